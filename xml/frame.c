@@ -203,6 +203,12 @@ env_frame_dec_feed(struct env_frame_dec *d, const uint8_t *buf, size_t n,
 				goto nomem;
 			buf += take;
 			n -= take;
+			/* Judge a complete prefix now, not when more bytes come,
+			 * so the verdict does not depend on how bytes arrive. */
+			if (d->len == 4 && env_frame_peek(d->buf, 4,
+			    d->max_frame, &l) == ENV_FRAME_BAD_LEN && (l == 0 ||
+			    !(d->flags & ENV_DEC_SKIP_OVERSIZE)))
+				goto bad;
 			continue;
 		}
 		pk = env_frame_peek(d->buf, d->len, d->max_frame, &l);
