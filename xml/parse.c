@@ -78,6 +78,10 @@ static void	start_header(struct env_parser *, int, const xmlChar **, int,
 static void	start_message(struct env_parser *, const xmlChar *, int,
 		    const xmlChar **, int, const xmlChar **);
 static int	keep_ns(struct env_list *, int, const xmlChar **);
+static void	unescape_amp(char *);
+static int	add_decoded(struct env_list *, const char *, size_t,
+		    const char *, size_t);
+static int	tag_bounds(struct env_parser *, size_t *, size_t *);
 static void	on_start_doc(void *);
 static void	on_start(void *, const xmlChar *, const xmlChar *,
 		    const xmlChar *, int, const xmlChar **, int, int,
@@ -313,11 +317,45 @@ unknown:
 
 		if (ql < 0 || (size_t)ql >= sizeof(q))
 			return -2;
-		return env_list_add(&p->msg->attrs, q, (size_t)ql,
+		return add_decoded(&p->msg->attrs, q, (size_t)ql,
 		    (const char *)v, n) == 0 ? 0 : -2;
 	}
-	return env_list_add(&p->msg->attrs, name, strlen(name),
+	return add_decoded(&p->msg->attrs, name, strlen(name),
 	    (const char *)v, n) == 0 ? 0 : -2;
+}
+
+/*
+ * Without entity substitution libxml2 hands attribute values over with
+ * every '&' (from &amp; or &#38;) written as "&#38;", for a tree builder
+ * to re-parse.  No other '&' can be in such a value, so turning each
+ * "&#38;" back into '&' is exact.
+ */
+static void
+unescape_amp(char *s)
+{
+	char *w = s;
+
+	if ((s = strchr(s, '&')) == NULL)
+		return;
+	for (w = s; *s != '\0'; ) {
+		if (strncmp(s, "&#38;", 5) == 0) {
+			*w++ = '&';
+			s += 5;
+		} else
+			*w++ = *s++;
+	}
+	*w = '\0';
+}
+
+/* Adds a name/value pair whose value came from libxml2 (see above). */
+static int
+add_decoded(struct env_list *l, const char *name, size_t nlen,
+    const char *v, size_t vlen)
+{
+	if (env_list_add(l, name, nlen, v, vlen) == -1)
+		return -1;
+	unescape_amp(l->v[l->n - 1].value);
+	return 0;
 }
 
 static int
@@ -329,10 +367,34 @@ keep_ns(struct env_list *l, int nns, const xmlChar **ns)
 
 		if (uri == NULL)
 			uri = "";
-		if (env_list_add(l, pfx, pfx ? strlen(pfx) : 0, uri,
+		if (add_decoded(l, pfx, pfx ? strlen(pfx) : 0, uri,
 		    strlen(uri)) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+/*
+ * Locates the start tag just parsed.  The callback runs with cur on the
+ * '>' or "/>" that closes it; attribute values cannot hold a raw '<', so
+ * the tag starts at the last '<' before it.  A tag cut off by the end of
+ * the input (libxml2 reports it before failing) gives -1.
+ */
+static int
+tag_bounds(struct env_parser *p, size_t *start, size_t *end)
+{
+	size_t off = cur_off(p->ctxt);
+
+	if (off >= p->len)
+		return -1;
+	*end = off + (p->body[off] == '/' ? 2 : 1);
+	if (*end > p->len)
+		return -1;
+	while (off > 0 && p->body[off] != '<')
+		off--;
+	if (p->body[off] != '<')
+		return -1;
+	*start = off;
 	return 0;
 }
 
@@ -377,16 +439,11 @@ static void
 start_header(struct env_parser *p, int nns, const xmlChar **ns, int nattr,
     const xmlChar **attr)
 {
-	size_t start = cur_off(p->ctxt), end;
+	size_t start, end;
 	int rc;
 
-	/* The callback runs with cur on the '>' or "/>" closing the tag;
-	 * attribute values cannot hold a raw '<', so the tag starts at the
-	 * last '<' before it. */
-	end = start + (p->body[start] == '/' ? 2 : 1);
-	while (start > 0 && p->body[start] != '<')
-		start--;
-	if (end > p->len || memcmp(p->body + start, "<Header", 7) != 0) {
+	if (tag_bounds(p, &start, &end) == -1 ||
+	    memcmp(p->body + start, "<Header", 7) != 0) {
 		fail(p, 400, "cannot locate the Header tag");
 		return;
 	}
@@ -465,11 +522,12 @@ on_start(void *ctx, const xmlChar *name, const xmlChar *prefix,
 	}
 	if (p->stage == ST_PARAMS && strcmp(n, "parameters") == 0 &&
 	    uri == NULL) {
-		size_t off = cur_off(c);
+		size_t end;
 
-		while (off > 0 && p->body[off] != '<')
-			off--;
-		p->params_start = off;
+		if (tag_bounds(p, &p->params_start, &end) == -1) {
+			fail(p, 400, "truncated parameters tag");
+			return;
+		}
 		p->in_params = 1;
 		p->stage = ST_DONE;
 		return;

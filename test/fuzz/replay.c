@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_INPUT	(1024 * 1024)
+#define REPLAY_MAX_INPUT	(1024 * 1024)
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -29,11 +29,11 @@ run_file(const char *path)
 		perror(path);
 		return -1;
 	}
-	if ((buf = malloc(MAX_INPUT)) == NULL) {
+	if ((buf = malloc(REPLAY_MAX_INPUT)) == NULL) {
 		fclose(f);
 		return -1;
 	}
-	n = fread(buf, 1, MAX_INPUT, f);
+	n = fread(buf, 1, REPLAY_MAX_INPUT, f);
 	fclose(f);
 	LLVMFuzzerTestOneInput(buf, n);
 	free(buf);
