@@ -82,7 +82,7 @@ test_code_parse_invalid(void)
 		{ "0001000G", 8 },		/* non-hex */
 		{ "0001000g", 8 },
 		{ "Z0010002", 8 },
-		{ "+0010002", 8 },		/* sign (strtoul would take it) */
+		{ "+0010002", 8 },		/* sign: strtoul takes it */
 		{ "-0010002", 8 },
 		{ " 0010002", 8 },		/* leading space */
 		{ "0010002 ", 8 },		/* trailing space */
@@ -108,8 +108,8 @@ test_code_parse_invalid(void)
 		memset(buf, 0, sizeof(buf));
 		memcpy(buf, bad[i].s, bad[i].n <= 9 ? bad[i].n : 9);
 		if (env_code_parse(buf, bad[i].n, &v) != -1) {
-			fprintf(stderr, "\nenv_code_parse accepted bad case %zu\n",
-			    i);
+			fprintf(stderr, "\nenv_code_parse accepted bad "
+			    "case %zu\n", i);
 			CU_FAIL("env_code_parse accepted a bad code");
 		} else
 			CU_PASS("refused");

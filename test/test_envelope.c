@@ -17,6 +17,9 @@
 
 void	init_envelope_tests(void);
 
+static int	suite_init(void);
+static int	suite_cleanup(void);
+
 /* ---- building blocks of test documents ------------------------------ */
 
 #define XDECL		"<?xml version=\"1.0\"?>"
@@ -154,6 +157,9 @@ static const struct icase invalid_static[] = {
 	I("duplicate attribute Seq", HDR_PLUS(A_Q)),
 	I("duplicate attribute Seq, other value", HDR_PLUS("Seq=\"8\"")),
 	I("duplicate unknown attribute", HDR_PLUS("x=\"1\" x=\"2\"")),
+	I("duplicate attribute through two prefixes of one namespace",
+	    HDR_PLUS("xmlns:n=\"urn:d\" xmlns:m=\"urn:d\" n:a=\"1\" "
+	    "m:a=\"2\"")),
 
 	/* Garbage in Header values. */
 	I("Seq=\"-1\"", WITH_HDR(A_T " " A_S " Seq=\"-1\" " A_F " " A_O)),
@@ -256,6 +262,11 @@ static const struct icase invalid_static[] = {
 	    "<Message version=\"1.0 \">" HDR P_X MSG_CLOSE),
 	I("version=\"1\"", "<Message version=\"1\">" HDR P_X MSG_CLOSE),
 	I("version missing", "<Message>" HDR P_X MSG_CLOSE),
+	I("only a prefixed version on Message",
+	    "<Message xmlns:x=\"urn:x\" x:version=\"1.0\">" HDR P_X MSG_CLOSE),
+	I("a prefixed version beside version",
+	    "<Message version=\"1.0\" xmlns:x=\"urn:x\" x:version=\"1.0\">"
+	    HDR P_X MSG_CLOSE),
 	I("extra attribute on Message",
 	    "<Message version=\"1.0\" foo=\"bar\">" HDR P_X MSG_CLOSE),
 	I("xsi attribute on Message",
@@ -282,6 +293,7 @@ static const struct icase invalid_static[] = {
 	I("text directly inside Message", MSG_OPEN "x" HDR P_X MSG_CLOSE),
 	I("text after parameters", WITH_BODY(P_X "junk")),
 	I("text as a reference in Message", WITH_BODY("&#65;" P_X)),
+	I("an entity reference in Message", WITH_BODY("&amp;" P_X)),
 	I("CDATA directly in Message", WITH_BODY("<![CDATA[x]]>" P_X)),
 	I("white-space CDATA directly in Message",
 	    WITH_BODY("<![CDATA[ ]]>" P_X)),
@@ -340,12 +352,21 @@ struct vcase {
 	int64_t		 re;		/* -1: none */
 	uint8_t		 nvia;
 	uint32_t	 via[ENV_MAX_VIA];
-	const char	*attrs[17];	/* name, value pairs; NULL ends */
+	const char	*attrs[21];	/* name, value pairs; NULL ends */
 	int		 hskip;		/* "<Header" strings before the real */
+	int		 gen;		/* built at set-up: GEN_* */
 };
 
-/* Filled at suite set-up: a document of depth exactly 64. */
-static char	*depth64_doc;
+/* Valid documents built at suite set-up. */
+enum { GEN_NONE, GEN_DEPTH64, GEN_BIG_COMMENTS, GEN_BIG_ATTR, GEN_BIG_SPACE,
+	GEN_MAX };
+static char	*gen_docs[GEN_MAX];
+static char	*big_value;
+
+/* 10, 100 and 300 name characters. */
+#define N10	"abcdefghij"
+#define N100	N10 N10 N10 N10 N10 N10 N10 N10 N10 N10
+#define N300	N100 N100 N100
 
 static struct vcase valid_cases[] = {
 	{ .name = "with an XML declaration", .doc = XDECL BASE,
@@ -428,12 +449,13 @@ static struct vcase valid_cases[] = {
 	  .doc = MSG_OPEN "<Header x-a=\"1\" " A_T " b=\"x&amp;y&lt;z\" " A_S
 	  " " A_Q " c=\"1&#10;2&#9;3&#13;\" " A_F " d=\"p\tq\nr\" " A_O
 	  " e=\"a>b\" f='say \"hi\"' g=\"\xC3\xBF\xE2\x82\xAC\xF0\x9F\x98\x80\""
-	  " h=\"\"/>" P_X MSG_CLOSE,
+	  " h=\"\" i=\"&amp;#38;|&#38;amp;|&amp;amp;\"/>" P_X MSG_CLOSE,
 	  .type = 1000, .seq = 7, .from = 0x00010002, .to = 0x00020003,
 	  .session = SESS, .ttl = NOTTL, .re = NORE,
 	  .attrs = { "x-a", "1", "b", "x&y<z", "c", "1\n2\t3\r",
 	  "d", "p q r", "e", "a>b", "f", "say \"hi\"",
-	  "g", "\xC3\xBF\xE2\x82\xAC\xF0\x9F\x98\x80", "h", "", NULL } },
+	  "g", "\xC3\xBF\xE2\x82\xAC\xF0\x9F\x98\x80", "h", "",
+	  "i", "&#38;|&amp;|&amp;", NULL } },
 	{ .name = "namespaced unknown attributes",
 	  .doc = MSG_OPEN "<Header xmlns:n=\"urn:n\" n:k=\"v\" " HDR_ALL
 	  " n:Seq=\"junk\"/>" P_X MSG_CLOSE,
@@ -510,12 +532,86 @@ static struct vcase valid_cases[] = {
 	  .type = 1000, .seq = 7, .from = 0x00010002, .to = 0x00020003,
 	  .session = SESS, .ttl = NOTTL, .re = NORE,
 	  .attrs = { "h:x", "1", NULL } },
-	{ .name = "depth exactly 64", .doc = NULL /* set up at run time */,
+	{ .name = "long unknown attribute names",
+	  .doc = MSG_OPEN "<Header xmlns:" N100 "=\"urn:long\" " HDR_ALL " "
+	  N100 ":" N300 "=\"1\" " N300 "=\"2\"/>" P_X MSG_CLOSE,
+	  .type = 1000, .seq = 7, .from = 0x00010002, .to = 0x00020003,
+	  .session = SESS, .ttl = NOTTL, .re = NORE,
+	  .attrs = { N100 ":" N300, "1", N300, "2", NULL } },
+	{ .name = "empty default namespace on Message",
+	  .doc = "<Message xmlns=\"\" version=\"1.0\">" HDR P_X MSG_CLOSE,
+	  .type = 1000, .seq = 7, .from = 0x00010002, .to = 0x00020003,
+	  .session = SESS, .ttl = NOTTL, .re = NORE },
+	{ .name = "depth exactly 64", .gen = GEN_DEPTH64,
+	  .type = 1000, .seq = 7, .from = 0x00010002, .to = 0x00020003,
+	  .session = SESS, .ttl = NOTTL, .re = NORE },
+	{ .name = "300 KB of comments before the Header",
+	  .gen = GEN_BIG_COMMENTS,
+	  .type = 1000, .seq = 7, .from = 0x00010002, .to = 0x00020003,
+	  .session = SESS, .ttl = NOTTL, .re = NORE },
+	{ .name = "a 200 KB unknown attribute before the known ones",
+	  .gen = GEN_BIG_ATTR,
+	  .type = 1000, .seq = 7, .from = 0x00010002, .to = 0x00020003,
+	  .session = SESS, .ttl = NOTTL, .re = NORE,
+	  .attrs = { "big", NULL /* set up at run time */, NULL } },
+	{ .name = "100 KB of white space around the Header",
+	  .gen = GEN_BIG_SPACE,
 	  .type = 1000, .seq = 7, .from = 0x00010002, .to = 0x00020003,
 	  .session = SESS, .ttl = NOTTL, .re = NORE },
 };
 
 #define NVALID	(sizeof(valid_cases) / sizeof(valid_cases[0]))
+
+/* A growing byte buffer. */
+struct sbuf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+static uint64_t	splitmix(uint64_t *);
+static void	*xmalloc(size_t);
+static char	*xstrdup(const char *);
+static void	sb_add(struct sbuf *, const void *, size_t);
+static void	sb_str(struct sbuf *, const char *);
+static void	sb_rep(struct sbuf *, const char *, size_t);
+static char	*nested_doc(size_t, size_t *);
+static uint8_t	*utf16_doc(const char *, bool, bool, size_t *);
+static void	dyn_add(const char *, void *, size_t, int);
+static char	*laughs_doc(size_t *);
+static int	verdict_header(struct env_parser *, const void *, size_t,
+		    struct env_header *, struct env_error *);
+static int	verdict_full(struct env_parser *, const void *, size_t,
+		    struct env_msg **, struct env_error *);
+static bool	reason_ok(const struct env_error *);
+static bool	hdr_same(const struct env_header *, const struct env_header *,
+		    bool, const char *);
+static void	vcase_header(const struct vcase *, struct env_header *);
+static size_t	tag_end_at(const char *, size_t);
+static size_t	header_at(const struct vcase *);
+static const char *params_at(const char *, size_t, size_t *);
+static bool	attrs_match(const struct env_msg *, const char *const *,
+		    const char *);
+static void	check_invalid(const char *, const void *, size_t, int,
+		    uint32_t);
+static void	test_invalid_table(void);
+static char	*sized_doc(size_t);
+static void	test_size_limit(void);
+static void	check_valid(struct env_parser *, const struct vcase *);
+static void	test_valid_table(void);
+static void	test_equal_discriminates(void);
+static void	test_params_node(void);
+static void	test_build_roundtrip(void);
+static void	test_build_sessions(void);
+static void	test_build_attr_names(void);
+static void	test_build_attr_values(void);
+static void	test_set_parameters_refuses(void);
+static void	test_params_exact(void);
+static size_t	numbered_doc(char *, size_t, uint32_t);
+static bool	numbered_ok(struct env_parser *, uint32_t, bool);
+static void	test_parser_reuse(void);
+static void	test_parser_dict_growth(void);
+static void	*thread_main(void *);
+static void	test_threads(void);
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -549,12 +645,6 @@ xstrdup(const char *s)
 
 	return memcpy(xmalloc(n), s, n);
 }
-
-/* A growing byte buffer. */
-struct sbuf {
-	char	*p;
-	size_t	 len, cap;
-};
 
 static void
 sb_add(struct sbuf *b, const void *s, size_t n)
@@ -661,8 +751,6 @@ laughs_doc(size_t *len)
 	return b.p;
 }
 
-static int	suite_init(void);
-static int	suite_cleanup(void);
 
 /* Builds the generated invalid inputs and the table of all of them. */
 static int
@@ -745,10 +833,49 @@ suite_init(void)
 		r->code = inv_dyn[i].code;
 	}
 
-	depth64_doc = nested_doc(62, NULL);
-	for (i = 0; i < NVALID; i++)
-		if (valid_cases[i].doc == NULL)
-			valid_cases[i].doc = depth64_doc;
+	gen_docs[GEN_DEPTH64] = nested_doc(62, NULL);
+	{
+		struct sbuf b = { NULL, 0, 0 };
+
+		sb_str(&b, "<!--");
+		sb_rep(&b, "c ", 100000);
+		sb_str(&b, "-->\n" MSG_OPEN "<!--");
+		sb_rep(&b, "d ", 50000);
+		sb_str(&b, "-->" HDR "<!--");
+		sb_rep(&b, "e ", 10000);
+		sb_str(&b, "-->" P_X MSG_CLOSE);
+		gen_docs[GEN_BIG_COMMENTS] = b.p;
+	}
+	{
+		struct sbuf b = { NULL, 0, 0 }, v = { NULL, 0, 0 };
+
+		sb_rep(&v, "v>", 100000);
+		big_value = v.p;
+		sb_str(&b, MSG_OPEN "<Header big=\"");
+		sb_str(&b, big_value);
+		sb_str(&b, "\" " HDR_ALL "/>" P_X MSG_CLOSE);
+		gen_docs[GEN_BIG_ATTR] = b.p;
+	}
+	{
+		struct sbuf b = { NULL, 0, 0 };
+
+		sb_str(&b, MSG_OPEN);
+		sb_rep(&b, " \n\t\r\n", 10000);
+		sb_str(&b, "<Header ");
+		sb_rep(&b, " \n", 10000);
+		sb_str(&b, HDR_ALL);
+		sb_rep(&b, " \n", 10000);
+		sb_str(&b, "/>");
+		sb_rep(&b, " \n\t\r\n", 10000);
+		sb_str(&b, P_X MSG_CLOSE);
+		gen_docs[GEN_BIG_SPACE] = b.p;
+	}
+	for (i = 0; i < NVALID; i++) {
+		if (valid_cases[i].gen != GEN_NONE)
+			valid_cases[i].doc = gen_docs[valid_cases[i].gen];
+		if (valid_cases[i].gen == GEN_BIG_ATTR)
+			valid_cases[i].attrs[1] = big_value;
+	}
 	return 0;
 }
 
@@ -767,11 +894,18 @@ suite_cleanup(void)
 	free(inv_all);
 	inv_all = NULL;
 	inv_nall = 0;
-	for (i = 0; i < NVALID; i++)
-		if (valid_cases[i].doc == depth64_doc)
+	for (i = 0; i < NVALID; i++) {
+		if (valid_cases[i].gen != GEN_NONE)
 			valid_cases[i].doc = NULL;
-	free(depth64_doc);
-	depth64_doc = NULL;
+		if (valid_cases[i].gen == GEN_BIG_ATTR)
+			valid_cases[i].attrs[1] = NULL;
+	}
+	for (i = 0; i < GEN_MAX; i++) {
+		free(gen_docs[i]);
+		gen_docs[i] = NULL;
+	}
+	free(big_value);
+	big_value = NULL;
 	return 0;
 }
 
@@ -800,11 +934,13 @@ verdict_full(struct env_parser *p, const void *doc, size_t len,
 	return err->code != 0 ? err->code : -2;
 }
 
+/* A reason is one short line: non-empty, NUL-terminated, no line break. */
 static bool
 reason_ok(const struct env_error *e)
 {
 	return e->reason[0] != '\0' &&
-	    memchr(e->reason, '\0', sizeof(e->reason)) != NULL;
+	    memchr(e->reason, '\0', sizeof(e->reason)) != NULL &&
+	    strchr(e->reason, '\n') == NULL && strchr(e->reason, '\r') == NULL;
 }
 
 /* Compares two headers; offsets too when with_off.  Says what differs. */
@@ -987,6 +1123,9 @@ check_invalid(const char *name, const void *doc, size_t len, int code,
 		fprintf(stderr, "\ninvalid \"%s\": header path %d (%s), full "
 		    "path %d (%s), want %d\n", name, v1, e1.reason, v2,
 		    e2.reason, code);
+	else if (!reason_ok(&e1) || !reason_ok(&e2))
+		fprintf(stderr, "\ninvalid \"%s\": reason is not one line: "
+		    "\"%s\"\n", name, !reason_ok(&e1) ? e1.reason : e2.reason);
 	if (v2 == 0)
 		env_msg_free(m);
 	env_parser_free(p);
@@ -1251,11 +1390,12 @@ test_equal_discriminates(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL_FATAL(verdict_full(p, BASE, strlen(BASE), &a, &e), 0);
 	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
-		if (verdict_full(p, others[i], strlen(others[i]), &b, &e) != 0) {
+		if (verdict_full(p, others[i], strlen(others[i]), &b,
+		    &e) != 0) {
 			CU_FAIL("a variant of the base envelope failed");
 			continue;
 		}
-		if (env_msg_equal(a, b)) {
+		if (env_msg_equal(a, b) || env_msg_equal(b, a)) {
 			fprintf(stderr, "\nenv_msg_equal: variant %zu equals "
 			    "the base\n", i);
 			same++;
@@ -1579,6 +1719,68 @@ test_build_attr_names(void)
 	env_msg_free(m);
 }
 
+/*
+ * Whatever env_msg_add_attr accepts must survive serialize -> parse:
+ * a name or value XML cannot carry has to be refused up front, or
+ * env_serialize writes a document that the parser itself refuses.
+ */
+static void
+test_build_attr_values(void)
+{
+	static const char *const pairs[] = {
+		"a", "\x01",			/* C0 control: not XML 1.0 */
+		"a", "x\x1F" "y",
+		"a", "\xFF",			/* not UTF-8 */
+		"a", "\xC0\xAF",		/* overlong */
+		"a", "\xED\xA0\x80",		/* surrogate */
+		"a", "\xEF\xBF\xBE",		/* U+FFFE: not an XML char */
+		"a", "\xE6\x97",		/* truncated */
+		"xmlns", "urn:x",		/* a namespace declaration */
+		"xmlns", "",
+		"xml:lang", "en",
+		"xmlns:x", "urn:x",
+		"b", "]]>",
+		"c", "\"'<>&",
+		"d", "\x7F",			/* DEL is fine in XML 1.0 */
+		"e", "&#38;",
+		NULL
+	};
+	struct env_parser *p;
+	struct env_msg *m, *m2;
+	struct env_error e;
+	uint8_t *ser;
+	size_t slen, i, broken = 0;
+	int v;
+
+	p = env_parser_new(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	for (i = 0; pairs[2 * i] != NULL; i++) {
+		m = env_msg_new(1000, NULL, 1, 0x00010002, 0x00020003);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		if (env_msg_add_attr(m, pairs[2 * i], pairs[2 * i + 1]) != 0) {
+			env_msg_free(m);
+			continue;
+		}
+		if (env_serialize(m, false, &ser, &slen) != 0) {
+			CU_FAIL("env_serialize failed");
+			env_msg_free(m);
+			continue;
+		}
+		v = verdict_full(p, ser, slen, &m2, &e);
+		if (v != 0 || !env_msg_equal(m, m2)) {
+			fprintf(stderr, "\nattribute %zu (%s) accepted but "
+			    "does not round trip: %d %s\n", i, pairs[2 * i], v,
+			    v ? e.reason : "(not equal)");
+			broken++;
+		}
+		env_msg_free(m2);
+		free(ser);
+		env_msg_free(m);
+	}
+	CU_ASSERT_EQUAL(broken, 0);
+	env_parser_free(p);
+}
+
 #define B(lit)	{ lit, sizeof(lit) - 1 }
 
 static void
@@ -1620,8 +1822,9 @@ test_set_parameters_refuses(void)
 		memset(&e, 0, sizeof(e));
 		if (env_msg_set_parameters(m, bad[i].s, bad[i].n, &e) != -1 ||
 		    e.code != 400 || !reason_ok(&e)) {
-			fprintf(stderr, "\nenv_msg_set_parameters(\"%s\"): "
-			    "code %d\n", bad[i].s, e.code);
+			fprintf(stderr, "\nenv_msg_set_parameters: bad case %zu"
+			    " gave code %d, reason \"%s\"\n", i, e.code,
+			    e.reason);
 			CU_FAIL("env_msg_set_parameters took bad content");
 		} else
 			CU_PASS("refused");
@@ -1784,9 +1987,11 @@ test_parser_reuse(void)
 }
 
 /*
- * 5 000 envelopes, each with a distinct 2 400-byte element name in its
- * parameters: 12 MB of names, more than libxml2's 10 MB dictionary cap
- * for one context.  Every one still parses, on both paths.
+ * 5 000 envelopes, each with a distinct 6 000-byte element name in its
+ * parameters: 30 MB of names, far more than libxml2's 10 MB dictionary
+ * cap for one context (reached after some 1 700 names, before any
+ * count of documents or of names would renew it).  Every one still
+ * parses, on both paths.
  */
 static void
 test_parser_dict_growth(void)
@@ -1796,14 +2001,14 @@ test_parser_dict_growth(void)
 	struct env_error e;
 	struct env_msg *m;
 	struct sbuf b = { NULL, 0, 0 };
-	char name[2500], num[32];
+	char name[6100], num[32];
 	size_t i, fail_h = 0, fail_f = 0, pre;
 	int v;
 
 	p = env_parser_new(0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	memset(name, 'n', sizeof(name));
-	name[2400] = '\0';
+	name[6000] = '\0';
 	sb_str(&b, MSG_OPEN HDR "<parameters><");
 	pre = b.len;
 	for (i = 0; i < 5000; i++) {
@@ -1937,6 +2142,8 @@ init_envelope_tests(void)
 	CU_add_test(s, "built message round trip", test_build_roundtrip);
 	CU_add_test(s, "built message sessions", test_build_sessions);
 	CU_add_test(s, "unknown attribute names", test_build_attr_names);
+	CU_add_test(s, "unknown attribute values round trip",
+	    test_build_attr_values);
 	CU_add_test(s, "set_parameters refuses bad content",
 	    test_set_parameters_refuses);
 	CU_add_test(s, "parser reuse, 10 000 envelopes", test_parser_reuse);

@@ -10,6 +10,7 @@
 void	init_code_tests(void);
 void	init_frame_tests(void);
 void	init_envelope_tests(void);
+void	init_config_tests(void);
 
 int
 main(void)
@@ -23,6 +24,7 @@ main(void)
 	init_code_tests();
 	init_frame_tests();
 	init_envelope_tests();
+	init_config_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "unit: registering tests: %s\n",
 		    CU_get_error_msg());

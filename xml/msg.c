@@ -30,6 +30,7 @@ static void	ob_ns(struct obuf *, const struct env_list *);
 static bool	list_equal(const struct env_list *, const struct env_list *);
 static bool	str_equal(const char *, const char *);
 static bool	is_known_attr(const char *);
+static bool	xml_chars(const char *);
 
 int
 env_list_add(struct env_list *l, const char *name, size_t nlen,
@@ -195,11 +196,49 @@ is_known_attr(const char *name)
 	return false;
 }
 
+/*
+ * True when s is UTF-8 made only of XML 1.0 characters: #x9 #xA #xD
+ * [#x20-#xD7FF] [#xE000-#xFFFD] [#x10000-#x10FFFF], shortest forms.
+ */
+static bool
+xml_chars(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	uint32_t c;
+	int n;
+
+	while (*s != '\0') {
+		if (*s < 0x80) {
+			if (*s < 0x20 && *s != 0x9 && *s != 0xa && *s != 0xd)
+				return false;
+			s++;
+			continue;
+		}
+		if ((*s & 0xe0) == 0xc0) { c = *s & 0x1f; n = 1; }
+		else if ((*s & 0xf0) == 0xe0) { c = *s & 0x0f; n = 2; }
+		else if ((*s & 0xf8) == 0xf0) { c = *s & 0x07; n = 3; }
+		else
+			return false;
+		for (int i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+			c = c << 6 | (s[i] & 0x3f);
+		}
+		if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) ||
+		    (n == 3 && c < 0x10000) || c > 0x10ffff ||
+		    (c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff)
+			return false;
+		s += n + 1;
+	}
+	return true;
+}
+
 int
 env_msg_add_attr(struct env_msg *m, const char *name, const char *value)
 {
 	if (xmlValidateNCName((const xmlChar *)name, 0) != 0 ||
-	    is_known_attr(name) || strncmp(name, "xml", 3) == 0)
+	    is_known_attr(name) || strncmp(name, "xml", 3) == 0 ||
+	    !xml_chars(value))
 		return -1;
 	for (size_t i = 0; i < m->attrs.n; i++)
 		if (strcmp(m->attrs.v[i].name, name) == 0)

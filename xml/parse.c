@@ -311,14 +311,16 @@ unknown:
 	if (p->msg == NULL)
 		return 0;
 	if (a[1] != NULL) {
-		char q[256];
-		int ql = snprintf(q, sizeof(q), "%s:%s", (const char *)a[1],
-		    name);
+		size_t ql = strlen((const char *)a[1]) + 1 + strlen(name);
+		char *q = malloc(ql + 1);
+		int rc;
 
-		if (ql < 0 || (size_t)ql >= sizeof(q))
+		if (q == NULL)
 			return -2;
-		return add_decoded(&p->msg->attrs, q, (size_t)ql,
-		    (const char *)v, n) == 0 ? 0 : -2;
+		snprintf(q, ql + 1, "%s:%s", (const char *)a[1], name);
+		rc = add_decoded(&p->msg->attrs, q, ql, (const char *)v, n);
+		free(q);
+		return rc == 0 ? 0 : -2;
 	}
 	return add_decoded(&p->msg->attrs, name, strlen(name),
 	    (const char *)v, n) == 0 ? 0 : -2;
@@ -621,9 +623,12 @@ on_error(void *ctx, xmlErrorPtr e)
 	p->err->code = 400;
 	snprintf(p->err->reason, sizeof(p->err->reason),
 	    "not well-formed: %s", e->message ? e->message : "error");
+	/* One line: libxml2's messages may hold newlines (UTF-8 errors). */
+	for (char *r = p->err->reason; *r != '\0'; r++)
+		if ((unsigned char)*r < 0x20)
+			*r = ' ';
 	n = strlen(p->err->reason);
-	while (n > 0 && (p->err->reason[n - 1] == '\n' ||
-	    p->err->reason[n - 1] == ' '))
+	while (n > 0 && p->err->reason[n - 1] == ' ')
 		p->err->reason[--n] = '\0';
 }
 

@@ -1,0 +1,88 @@
+/*
+ * log.h - the servers' one log API (the shape of OpenBSD ntpd's log.h):
+ * one event per line, to stderr or to syslog, with printf checking.
+ *
+ * Levels are the syslog(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO,
+ * LOG_DEBUG.  A message is written when its level is at or above the
+ * configured one (numerically <=); fatal() and fatalx() always are.
+ *
+ * On stderr each event is one line of at most LOG_LINE_MAX bytes, written
+ * with a single write(2) so that lines from threads never interleave:
+ *
+ *	2026-11-22T01:02:03.123456Z nap-domain[4242] [io1] info: message
+ *
+ * The time is UTC; "[io1]" appears only on threads that called
+ * log_set_thread_name().  A longer line is cut and ends in "...".  Control
+ * characters in a message (a newline, say) are written as '?', so a
+ * message can never forge a second line.  Never log a secret.
+ *
+ * Call log_init() before starting threads (as ntpd does); after that
+ * every function here is thread-safe, log_setlevel() included, and none
+ * holds a lock across I/O.  Every log function leaves errno as it found it.
+ */
+#ifndef NAP_LOG_H
+#define NAP_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+/* The longest line written to stderr, newline included. */
+#define LOG_LINE_MAX	1024
+/* The longest thread tag kept by log_set_thread_name(). */
+#define LOG_TNAME_MAX	15
+
+/*
+ * Start logging as "ident" (copied; at most 63 bytes kept): to syslog
+ * (openlog with LOG_PID, facility LOG_DAEMON) when to_syslog is set,
+ * otherwise to stderr.  level is the least urgent level written.
+ * Before log_init() the ident is "nap", output stderr, level LOG_INFO.
+ */
+void	log_init(const char *ident, int to_syslog, int level);
+
+/* Change the level (e.g. after the config is read). */
+void	log_setlevel(int level);
+
+/* The current level. */
+int	log_getlevel(void);
+
+/*
+ * "error", "warn", "info", "debug" -> LOG_ERR, LOG_WARNING, LOG_INFO,
+ * LOG_DEBUG; -1 for anything else (NULL included).
+ */
+int	log_level_parse(const char *s);
+
+/* The name log_level_parse() takes for a level; "?" when there is none. */
+const char *log_level_name(int level);
+
+/*
+ * Tag the calling thread's lines with "[name]" (at most LOG_TNAME_MAX
+ * bytes kept); NULL or "" removes the tag.
+ */
+void	log_set_thread_name(const char *name);
+
+/* log_warn() appends ": " and strerror(errno) to the message. */
+void	log_warn(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* Log at any level, e.g. log_msg(LOG_ERR, ...) (ntpd's logit/vlog). */
+void	log_msg(int level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_vmsg(int level, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
+
+/*
+ * Log at LOG_CRIT (shown as "fatal") and exit(1); fatal() appends
+ * strerror(errno) as log_warn() does.
+ */
+void	fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif /* NAP_LOG_H */

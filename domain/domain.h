@@ -1,0 +1,168 @@
+/*
+ * domain.h - nap-domain, the second-level AS of DESIGN.md: private
+ * declarations shared by its files, grouped by file (relayd.h style).
+ *
+ * Threads: the main thread accepts and handles signals; N workers each
+ * run one event_base and own their links outright.  A message for a link
+ * on another worker crosses by that worker's inbox (an evbuffer under a
+ * mutex, moved in batches), never by touching its bufferevent.  Where a
+ * device is connected is one atomic word per node code (a domain serves
+ * one region, so a node is 16 bits): no global lock and no scan per
+ * message.
+ */
+#ifndef NAP_DOMAIN_H
+#define NAP_DOMAIN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+#include <event2/buffer.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "pipe.h"
+#include "registry.h"
+
+#define MAX_WORKERS	64
+#define NODES		65536
+#define LOGIN_DEADLINE	10		/* seconds from accept to Login */
+#define PROTO_ERR_MAX	16		/* §4: 16 protocol errors ... */
+#define PROTO_ERR_WINDOW 60		/* ... within 60 s close the link */
+
+/* Configuration: one field per key of the table in main.c (§9). */
+struct dconf {
+	struct conf_addr listen;
+	char		*cert, *key, *ca, *crl;
+	long		 hb_interval, hb_timeout;
+	char		*audit;
+	int		 log_level;
+	char		*port_file, *pid_file;
+	long		 threads;
+	size_t		 max_frame;
+	size_t		 out_cap;
+	int		 syslog;
+	char		*registry, *store;
+	struct conf_list platform;
+	char		*public_address;
+};
+
+/* Decisions the routing hook makes and the route step carries out. */
+enum route {
+	R_NONE,
+	R_LINK,		/* link-level types: Check, Ack, Logout, Login... */
+	R_DEVICE,	/* §5 case 1: a device of this region */
+	R_SELF,		/* §5 case 2: this domain server's subscribers */
+	R_LOCATE,	/* type 30 */
+};
+
+enum link_state { L_HANDSHAKE, L_LOGIN, L_ONLINE, L_CLOSING };
+
+struct worker;
+
+struct link {
+	struct worker		*w;
+	struct bufferevent	*bev;
+	uint32_t		 id;		/* unique for the process life */
+	uint32_t		 code;		/* from the certificate (§2) */
+	enum link_state		 state;
+	char			 session[17];
+	struct reg_permits	 permits;
+	enum reg_kind		 kind;
+	unsigned		 nerr;		/* protocol errors in window */
+	time_t			 err_since;
+	uint64_t		 msgs_in, msgs_out;
+	struct link		*prev, *next;	/* the worker's list */
+};
+
+/* Items crossing between workers (in an inbox evbuffer). */
+enum item_kind { IT_DELIVER = 1, IT_KICK };
+struct item {
+	uint8_t		kind;
+	uint16_t	node;
+	uint32_t	id;		/* destination link id */
+	uint32_t	len;		/* bytes that follow: a whole frame */
+};
+
+struct server;
+
+struct worker {
+	struct server		*srv;
+	int			 idx;
+	pthread_t		 tid;
+	struct event_base	*base;
+	struct event		*wake;
+	pthread_mutex_t		 mu;		/* guards the four below */
+	struct evbuffer		*inbox;
+	int			*newfds;
+	size_t			 nnew, capnew;
+	int			 stop_req, reload_req;
+	struct evbuffer		*outq[MAX_WORKERS];	/* local batches */
+	uint64_t		 dirty;			/* outq bits */
+	struct env_parser	*parser;
+	struct registry		*reg;
+	struct link		*links;			/* every link */
+	struct link		*node[NODES];		/* logged in, by node */
+	size_t			 nlinks;
+	int			 stopping;
+	struct event		*stop_timer;
+	uint64_t		 routed, refused;
+};
+
+struct server {
+	struct dconf		 conf;
+	uint32_t		 code;		/* RRRR0000, from the cert */
+	uint16_t		 region;
+	char			 token[17];	/* this run's SessionId */
+	atomic_uint		 seq;
+	atomic_uint		 next_id;
+	pthread_mutex_t		 ctx_mu;
+	SSL_CTX			*ctx;
+	struct pipe		*pipe;
+	struct event_base	*base;
+	struct evconnlistener	*lis;
+	struct event		*lis_retry;
+	int			 port;
+	int			 nworkers;
+	atomic_uint		 rr;
+	struct worker		 w[MAX_WORKERS];
+	/* node -> (link id << 16 | worker + 1); 0 = not logged in. */
+	_Atomic uint64_t	 slot[NODES];
+};
+
+/* server.c */
+int	server_start(struct server *, char *err, size_t errlen);
+void	server_stop(struct server *);
+void	server_reload(struct server *);
+void	server_free(struct server *);
+void	worker_flush(struct worker *);
+void	worker_send(struct worker *, uint16_t node, uint32_t id,
+	    enum item_kind, const uint8_t *frame, size_t len);
+
+/* link.c */
+void	link_adopt(struct worker *, int fd);
+void	link_close(struct link *, const char *why);
+int	link_write(struct link *, const uint8_t *frame, size_t len);
+void	link_logout_all(struct worker *);
+void	link_recheck_all(struct worker *);
+void	link_kick(struct link *, const char *why);
+void	link_destroy_all(struct worker *);
+void	link_release_all(struct worker *);
+
+/* route.c */
+int	route_install(struct server *);
+void	route_message(struct link *, struct pipe_ctx *);
+void	route_deliver_local(struct worker *, uint16_t node, uint32_t id,
+	    const uint8_t *frame, size_t len);
+int	send_error(struct link *, int code, uint32_t seq, uint32_t to,
+	    const char *session, const char *text);
+int	send_frame(struct link *, uint32_t type, uint32_t seq, uint32_t to,
+	    const char *session, const char *params);
+uint32_t server_seq(struct server *);
+
+#endif /* NAP_DOMAIN_H */

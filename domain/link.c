@@ -1,0 +1,455 @@
+/*
+ * link.c - one device link of nap-domain: TLS with a client certificate,
+ * frames in (§2), Login (§4), the link rules of §4, heartbeat timeout
+ * (§5), and an orderly close.  Every frame after Login crosses the pipe
+ * (§6) and then the route step (route.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <event2/bufferevent_ssl.h>
+
+#include "domain.h"
+#include "log.h"
+#include "tls.h"
+
+static void	read_cb(struct bufferevent *, void *);
+static void	event_cb(struct bufferevent *, short, void *);
+static void	drained_cb(struct bufferevent *, void *);
+static void	link_free(struct link *);
+static int	on_frame(struct link *, const uint8_t *, size_t);
+static int	on_login(struct link *, const uint8_t *, size_t,
+		    const struct env_header *);
+static void	login_reply(struct link *, uint32_t);
+static void	proto_error(struct link *, int, uint32_t,
+		    const struct env_header *, const char *);
+static void	set_online(struct link *);
+static void	free_cb(evutil_socket_t, short, void *);
+
+void
+link_adopt(struct worker *w, int fd)
+{
+	struct server *s = w->srv;
+	struct link *l;
+	SSL *ssl;
+	struct timeval tv = { LOGIN_DEADLINE, 0 };
+	size_t hi = w->srv->conf.max_frame + 4 + 16384;
+
+	pthread_mutex_lock(&s->ctx_mu);
+	ssl = SSL_new(s->ctx);
+	pthread_mutex_unlock(&s->ctx_mu);
+	if (ssl == NULL || (l = calloc(1, sizeof(*l))) == NULL) {
+		log_warnx("accept: no memory, connection dropped");
+		SSL_free(ssl);
+		close(fd);
+		return;
+	}
+	l->w = w;
+	l->id = atomic_fetch_add(&s->next_id, 1) + 1;
+	l->state = L_HANDSHAKE;
+	l->bev = bufferevent_openssl_socket_new(w->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS);
+	if (l->bev == NULL) {
+		log_warnx("accept: cannot create a TLS buffer event");
+		SSL_free(ssl);
+		close(fd);
+		free(l);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
+	bufferevent_setcb(l->bev, read_cb, NULL, event_cb, l);
+	/* Bound the input held per link: one frame plus a read (§2). */
+	bufferevent_setwatermark(l->bev, EV_READ, 0, hi);
+	bufferevent_set_timeouts(l->bev, &tv, &tv);
+	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	l->next = w->links;
+	if (w->links != NULL)
+		w->links->prev = l;
+	w->links = l;
+	w->nlinks++;
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct link *l = arg;
+	char err[160];
+	unsigned long e;
+
+	if (l->state == L_CLOSING) {	/* flush timed out or failed */
+		link_free(l);
+		return;
+	}
+	if (what & BEV_EVENT_CONNECTED) {
+		if (tls_peer_code(bufferevent_openssl_get_ssl(bev), &l->code,
+		    err, sizeof(err)) == -1) {
+			log_info("link %u: %s", l->id, err);
+			link_close(l, err);
+			return;
+		}
+		l->state = L_LOGIN;
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		link_close(l, l->state == L_ONLINE ? "heartbeat timeout" :
+		    l->state == L_CLOSING ? "close timeout" : "no Login in time");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		e = bufferevent_get_openssl_error(bev);
+		if (e != 0)
+			ERR_error_string_n(e, err, sizeof(err));
+		else
+			snprintf(err, sizeof(err), "connection error");
+		link_close(l, err);
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		link_close(l, "peer closed the connection");
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct link *l = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct worker *w = l->w;
+	uint8_t pre[4];
+	uint32_t len = 0;
+	size_t avail;
+
+	while (l->state != L_CLOSING && (avail = evbuffer_get_length(in)) >=
+	    4) {
+		evbuffer_copyout(in, pre, 4);
+		/* Only the prefix is read here: nothing is allocated from it. */
+		if (env_frame_peek(pre, 4, (uint32_t)w->srv->conf.max_frame,
+		    &len) == ENV_FRAME_BAD_LEN) {
+			send_error(l, 413, 0, 0, "", "bad frame length");
+			link_close(l, "bad frame length");
+			break;
+		}
+		if (avail - 4 < len)
+			break;
+		if (on_frame(l, evbuffer_pullup(in, (ev_ssize_t)len + 4),
+		    (size_t)len + 4) == -1)
+			break;		/* link closed: stop reading */
+		evbuffer_drain(in, (size_t)len + 4);
+	}
+	worker_flush(w);
+}
+
+/* §4 "16 protocol errors within 60 s close it". */
+static void
+proto_error(struct link *l, int code, uint32_t seq,
+    const struct env_header *h, const char *why)
+{
+	time_t now = time(NULL);
+
+	send_error(l, code, seq, h ? h->to : 0, h ? h->session : "", why);
+	if (now - l->err_since >= PROTO_ERR_WINDOW) {
+		l->err_since = now;
+		l->nerr = 0;
+	}
+	if (++l->nerr >= PROTO_ERR_MAX)
+		link_close(l, "too many protocol errors");
+}
+
+/* One whole frame (prefix included).  -1 when the link was closed. */
+static int
+on_frame(struct link *l, const uint8_t *frame, size_t flen)
+{
+	struct worker *w = l->w;
+	struct env_header h;
+	struct env_error err;
+	struct pipe_ctx ctx;
+
+	if (env_parse_header(w->parser, frame + 4, flen - 4, &h, &err) ==
+	    -1) {
+		if (l->state != L_ONLINE) {
+			send_error(l, err.code, 0, 0, "", err.reason);
+			link_close(l, "malformed first frame");
+			return -1;
+		}
+		proto_error(l, err.code, 0, NULL, err.reason);
+		return l->state == L_CLOSING ? -1 : 0;
+	}
+	if (l->state == L_HANDSHAKE) {
+		link_close(l, "frame before the handshake ended");
+		return -1;
+	}
+	if (l->state == L_LOGIN)
+		return on_login(l, frame, flen, &h);
+	l->msgs_in++;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.body = frame + 4;
+	ctx.len = flen - 4;
+	ctx.h = &h;
+	ctx.link_code = l->code;
+	ctx.server = w->srv;
+	ctx.link = l;
+	switch (pipe_run(w->srv->pipe, &ctx)) {
+	case PIPE_PASS:
+		route_message(l, &ctx);
+		break;
+	case PIPE_REJECT:
+		w->refused++;
+		proto_error(l, ctx.error, h.seq, &h, ctx.reason);
+		break;
+	case PIPE_ANSWERED:
+		break;
+	}
+	return l->state == L_CLOSING ? -1 : 0;
+}
+
+/* Login rules of §4, then LoginReply with a new session. */
+static int
+on_login(struct link *l, const uint8_t *frame, size_t flen,
+    const struct env_header *h)
+{
+	struct worker *w = l->w;
+	struct server *s = w->srv;
+	struct reg_device d;
+	const char *why = NULL;
+	int rc;
+
+	(void)frame;
+	(void)flen;
+	if (h->type != 1) {
+		send_error(l, 401, h->seq, h->to, h->session, "not logged in");
+		link_close(l, "first frame is not Login");
+		return -1;
+	}
+	if (h->from != l->code)
+		why = "Login From is not the certificate's code";
+	else if (!env_code_is_device(l->code) ||
+	    env_code_region(l->code) != s->region)
+		why = "device of another region";
+	else if ((rc = registry_get(w->reg, l->code, &d)) == 1)
+		why = "device not registered";
+	else if (rc == -1)
+		why = "registry unavailable";
+	else if (!d.enabled)
+		why = "device disabled";
+	if (why != NULL) {
+		send_error(l, 403, h->seq, h->to, h->session, why);
+		log_info("link %u: %08X refused: %s", l->id, l->code, why);
+		link_close(l, why);
+		return -1;
+	}
+	l->permits = d.permits;
+	l->kind = d.kind;
+	set_online(l);
+	login_reply(l, h->seq);
+	log_info("link %u: %08X logged in, session %s", l->id, l->code,
+	    l->session);
+	return 0;
+}
+
+/* Claims the node; an older link with the same code is replaced (§4). */
+static void
+set_online(struct link *l)
+{
+	struct worker *w = l->w;
+	struct server *s = w->srv;
+	uint16_t node = l->code & 0xffff;
+	uint64_t mine = (uint64_t)l->id << 16 | (uint64_t)(w->idx + 1), old;
+	struct timeval tv = { s->conf.hb_timeout, 0 };
+	uint8_t rnd[8];
+
+	old = atomic_exchange_explicit(&s->slot[node], mine,
+	    memory_order_acq_rel);
+	if (old != 0)
+		worker_send(w, node, (uint32_t)(old >> 16), IT_KICK, NULL, 0);
+	w->node[node] = l;
+	l->state = L_ONLINE;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		fatalx("RAND_bytes failed");
+	for (int i = 0; i < 8; i++)
+		snprintf(l->session + 2 * i, 3, "%02X", rnd[i]);
+	/* §5: close a link on which nothing came for `timeout` seconds. */
+	bufferevent_set_timeouts(l->bev, &tv, &tv);
+}
+
+static void
+login_reply(struct link *l, uint32_t seq)
+{
+	struct server *s = l->w->srv;
+	char params[160];
+
+	snprintf(params, sizeof(params), "<result code=\"0\" text=\"ok\"/>"
+	    "<heartbeat interval=\"%ld\" timeout=\"%ld\"/>",
+	    s->conf.hb_interval, s->conf.hb_timeout);
+	/* §4: LoginReply's SessionId is the new session; it echoes Seq. */
+	send_frame(l, 2, seq, l->code, l->session, params);
+}
+
+/*
+ * Writes a whole frame to the link.  A reader that does not keep up is
+ * closed rather than buffered without bound.  0, or -1 when closed.
+ */
+int
+link_write(struct link *l, const uint8_t *frame, size_t len)
+{
+	struct evbuffer *out;
+
+	if (l->state == L_CLOSING)
+		return -1;
+	out = bufferevent_get_output(l->bev);
+	if (evbuffer_get_length(out) + len > l->w->srv->conf.out_cap) {
+		log_warnx("link %u: %08X is not reading: %zu bytes queued",
+		    l->id, l->code, evbuffer_get_length(out));
+		link_close(l, "slow reader");
+		return -1;
+	}
+	evbuffer_add(out, frame, len);
+	l->msgs_out++;
+	return 0;
+}
+
+/* The older link of a replaced login: Error 403, then close (§4). */
+void
+link_kick(struct link *l, const char *why)
+{
+	send_error(l, 403, 0, l->code, l->session, why);
+	link_close(l, why);
+}
+
+static void
+drained_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	link_free(arg);
+}
+
+/* Stops reading, flushes what is queued (bounded by the write timeout),
+ * then frees.  The node is released at once. */
+void
+link_close(struct link *l, const char *why)
+{
+	struct worker *w = l->w;
+	struct server *s = w->srv;
+	uint16_t node = l->code & 0xffff;
+	uint64_t mine = (uint64_t)l->id << 16 | (uint64_t)(w->idx + 1);
+	struct timeval tv = { 5, 0 };
+
+	if (l->state == L_CLOSING)
+		return;
+	if (l->state == L_ONLINE) {
+		atomic_compare_exchange_strong(&s->slot[node], &mine, 0);
+		if (w->node[node] == l)
+			w->node[node] = NULL;
+		log_info("link %u: %08X closed: %s (%llu in, %llu out)", l->id,
+		    l->code, why, (unsigned long long)l->msgs_in,
+		    (unsigned long long)l->msgs_out);
+	} else
+		log_debug("link %u: closed before login: %s", l->id, why);
+	l->state = L_CLOSING;
+	bufferevent_disable(l->bev, EV_READ);
+	/* Never freed here: callers up the stack still hold l.  Freed once
+	 * the output is flushed, or on the next loop turn when it is. */
+	if (evbuffer_get_length(bufferevent_get_output(l->bev)) == 0) {
+		struct timeval zero = { 0, 0 };
+
+		bufferevent_setcb(l->bev, NULL, NULL, NULL, NULL);
+		if (event_base_once(w->base, -1, EV_TIMEOUT, free_cb, l,
+		    &zero) == -1)
+			log_warnx("link %u: cannot schedule its release", l->id);
+		return;
+	}
+	bufferevent_set_timeouts(l->bev, NULL, &tv);
+	bufferevent_setcb(l->bev, NULL, drained_cb, event_cb, l);
+}
+
+static void
+free_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	link_free(arg);
+}
+
+/* After the worker's loop ended: free what is left (no callback runs). */
+void
+link_release_all(struct worker *w)
+{
+	while (w->links != NULL)
+		link_free(w->links);
+}
+
+/* At the end of a stop: close whatever is still open. */
+void
+link_destroy_all(struct worker *w)
+{
+	struct link *l, *next;
+
+	for (l = w->links; l != NULL; l = next) {
+		next = l->next;
+		if (l->state != L_CLOSING)
+			link_close(l, "server stopping");
+	}
+}
+
+static void
+link_free(struct link *l)
+{
+	struct worker *w = l->w;
+	SSL *ssl = bufferevent_openssl_get_ssl(l->bev);
+
+	/* Best effort close_notify (§5 Logout); never blocks. */
+	if (ssl != NULL && SSL_is_init_finished(ssl))
+		(void)SSL_shutdown(ssl);
+	bufferevent_free(l->bev);
+	if (l->prev != NULL)
+		l->prev->next = l->next;
+	else
+		w->links = l->next;
+	if (l->next != NULL)
+		l->next->prev = l->prev;
+	w->nlinks--;
+	free(l);
+}
+
+/* Graceful stop (§5): Logout to every peer, then close after flushing. */
+void
+link_logout_all(struct worker *w)
+{
+	struct link *l, *next;
+
+	for (l = w->links; l != NULL; l = next) {
+		next = l->next;
+		if (l->state == L_ONLINE)
+			send_frame(l, 7, server_seq(w->srv), l->code,
+			    w->srv->token, NULL);
+		link_close(l, "server stopping");
+	}
+}
+
+/* SIGHUP: a device removed or disabled in the registry is refused now. */
+void
+link_recheck_all(struct worker *w)
+{
+	struct link *l, *next;
+	struct reg_device d;
+	int rc;
+
+	for (l = w->links; l != NULL; l = next) {
+		next = l->next;
+		if (l->state != L_ONLINE)
+			continue;
+		rc = registry_get(w->reg, l->code, &d);
+		if (rc == 0 && d.enabled) {
+			l->permits = d.permits;
+			l->kind = d.kind;
+			continue;
+		}
+		if (rc == -1)
+			continue;	/* keep links while the registry is sick */
+		link_kick(l, rc == 1 ? "device removed" : "device disabled");
+	}
+	worker_flush(w);
+}

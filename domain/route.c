@@ -1,0 +1,389 @@
+/*
+ * route.c - nap-domain's pipe hooks (DESIGN.md §6) and the route step of
+ * §5: deliver to a device of this region, answer for this server, or
+ * refuse with the §4 code that names the Seq.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include "domain.h"
+#include "log.h"
+
+static enum pipe_verdict hook_size(struct pipe_ctx *, void *);
+static enum pipe_verdict hook_identity(struct pipe_ctx *, void *);
+static enum pipe_verdict hook_types(struct pipe_ctx *, void *);
+static enum pipe_verdict hook_session(struct pipe_ctx *, void *);
+static enum pipe_verdict hook_route(struct pipe_ctx *, void *);
+static enum pipe_verdict hook_metrics(struct pipe_ctx *, void *);
+static size_t	build(char *, size_t, uint32_t, const char *, uint32_t,
+		    uint32_t, uint32_t, const char *);
+static void	esc(char *, size_t, const char *);
+static void	answer(struct worker *, int, const struct env_header *,
+		    const char *);
+static void	link_type(struct link *, const struct env_header *);
+static void	locate(struct link *, const struct pipe_ctx *);
+static void	refuse_offline(struct worker *, const struct env_header *);
+
+#define FRAME_MAX_SERVER	2048	/* frames a server creates */
+
+uint32_t
+server_seq(struct server *s)
+{
+	return atomic_fetch_add(&s->seq, 1) + 1;
+}
+
+int
+route_install(struct server *s)
+{
+	struct pipe *p;
+
+	if ((p = pipe_new()) == NULL)
+		return -1;
+	s->pipe = p;
+	return pipe_add(p, PIPE_GATEWAY, "size", hook_size, s) |
+	    pipe_add(p, PIPE_GATEWAY, "identity", hook_identity, s) |
+	    pipe_add(p, PIPE_GATEWAY, "types", hook_types, s) |
+	    pipe_add(p, PIPE_GATEWAY, "session", hook_session, s) |
+	    pipe_add(p, PIPE_GATEWAY, "route", hook_route, s) |
+	    pipe_add(p, PIPE_INNER, "metrics", hook_metrics, s);
+}
+
+/* §2: domains accept device frames up to max_frame - 1024 (Via room). */
+static enum pipe_verdict
+hook_size(struct pipe_ctx *c, void *arg)
+{
+	struct server *s = arg;
+
+	if (c->len > s->conf.max_frame - 1024)
+		return pipe_reject(c, 413, "frame too large for this domain");
+	return PIPE_PASS;
+}
+
+static enum pipe_verdict
+hook_identity(struct pipe_ctx *c, void *arg)
+{
+	(void)arg;
+	if (c->h->from != c->link_code)
+		return pipe_reject(c, 403, "From is not the link's code");
+	return PIPE_PASS;
+}
+
+/* §4: at its domain a device may send 1, 3, 4, 5, 7, 20 (FS only), 30
+ * and 1000 and up; 1000 and up only within its permitted ranges (§7). */
+static enum pipe_verdict
+hook_types(struct pipe_ctx *c, void *arg)
+{
+	struct link *l = c->link;
+	uint32_t t = c->h->type;
+
+	(void)arg;
+	if (t >= 1000)
+		return reg_permits_allow(&l->permits, t) ? PIPE_PASS :
+		    pipe_reject(c, 403, "message type not permitted");
+	switch (t) {
+	case 1: case 3: case 4: case 5: case 7: case 30:
+		return PIPE_PASS;
+	case 20:
+		return l->kind == REG_KIND_FS ? PIPE_PASS :
+		    pipe_reject(c, 403, "only a function server registers");
+	}
+	return pipe_reject(c, 403, "reserved type not allowed from a device");
+}
+
+/* §3: only device frames of type 5 and up carry the session. */
+static enum pipe_verdict
+hook_session(struct pipe_ctx *c, void *arg)
+{
+	struct link *l = c->link;
+
+	(void)arg;
+	if (c->h->type >= 5 && strcmp(c->h->session, l->session) != 0)
+		return pipe_reject(c, 401, "wrong session");
+	return PIPE_PASS;
+}
+
+/* The routing decision of §5 (carried out by route_message). */
+static enum pipe_verdict
+hook_route(struct pipe_ctx *c, void *arg)
+{
+	struct server *s = arg;
+	uint32_t to = c->h->to;
+
+	if (c->h->type < 1000) {
+		c->route = c->h->type == 30 ? R_LOCATE : R_LINK;
+		return PIPE_PASS;
+	}
+	if (env_code_is_reserved(to))
+		return pipe_reject(c, 404, "reserved destination");
+	if (env_code_is_platform(to))
+		return pipe_reject(c, 503, "no platform server configured");
+	if (env_code_region(to) != s->region)
+		return pipe_reject(c, 503, "destination region unreachable");
+	c->route = to == s->code ? R_SELF : R_DEVICE;
+	c->route_arg = to & 0xffff;
+	return PIPE_PASS;
+}
+
+static enum pipe_verdict
+hook_metrics(struct pipe_ctx *c, void *arg)
+{
+	struct link *l = c->link;
+
+	(void)arg;
+	l->w->routed++;
+	return PIPE_PASS;
+}
+
+void
+route_message(struct link *l, struct pipe_ctx *c)
+{
+	struct worker *w = l->w;
+	struct server *s = w->srv;
+	const struct env_header *h = c->h;
+	uint16_t node = (uint16_t)c->route_arg;
+	uint64_t v;
+
+	switch (c->route) {
+	case R_LINK:
+		link_type(l, h);
+		break;
+	case R_LOCATE:
+		locate(l, c);
+		break;
+	case R_SELF:
+		send_error(l, 404, h->seq, h->to, h->session,
+		    "no subscriber for this type here");
+		break;
+	case R_DEVICE:
+		v = atomic_load_explicit(&s->slot[node], memory_order_acquire);
+		if (v == 0)
+			refuse_offline(w, h);
+		else	/* forward the received bytes, prefix included (§6) */
+			worker_send(w, node, (uint32_t)(v >> 16), IT_DELIVER,
+			    c->body - 4, c->len + 4);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Link-level reserved types (§4, §5). */
+static void
+link_type(struct link *l, const struct env_header *h)
+{
+	struct server *s = l->w->srv;
+
+	switch (h->type) {
+	case 1:
+		send_error(l, 403, h->seq, h->to, h->session,
+		    "already logged in");
+		break;
+	case 3:		/* Check: CheckReply echoing the Seq, never forwarded */
+		send_frame(l, 4, h->seq, l->code, s->token, NULL);
+		break;
+	case 7:
+		link_close(l, "logout");
+		break;
+	case 20:
+		send_error(l, 404, h->seq, h->to, h->session,
+		    "function servers are not supported by this server yet");
+		break;
+	default:	/* 4 CheckReply; 5 confirmations (§5) */
+		break;
+	}
+}
+
+/*
+ * The destination is not connected: 404 unregistered, 403 disabled, and
+ * without a store (yet) an offline device is what TTL="0" gets: 408.
+ */
+static void
+refuse_offline(struct worker *w, const struct env_header *h)
+{
+	struct reg_device d;
+	int rc = registry_get(w->reg, h->to, &d);
+
+	if (rc == 1)
+		answer(w, 404, h, "unknown destination");
+	else if (rc == 0 && !d.enabled)
+		answer(w, 403, h, "destination disabled");
+	else
+		answer(w, 408, h, "destination offline");
+}
+
+/* Delivers a frame queued for a link of this worker (or re-routes it). */
+void
+route_deliver_local(struct worker *w, uint16_t node, uint32_t id,
+    const uint8_t *frame, size_t len)
+{
+	struct link *l = w->node[node];
+	struct env_header h;
+	struct env_error err;
+	uint64_t v;
+
+	if (l != NULL && l->id == id && l->state == L_ONLINE) {
+		link_write(l, frame, len);
+		return;
+	}
+	v = atomic_load_explicit(&w->srv->slot[node], memory_order_acquire);
+	if (v != 0 && (uint32_t)(v >> 16) != id) {	/* logged in again */
+		worker_send(w, node, (uint32_t)(v >> 16), IT_DELIVER, frame,
+		    len);
+		return;
+	}
+	if (env_parse_header(w->parser, frame + 4, len - 4, &h, &err) == 0)
+		refuse_offline(w, &h);
+}
+
+/*
+ * An Error for the sender of h, wherever it is connected (§4: never in
+ * answer to an Ack or an Error, so errors cannot loop).
+ */
+static void
+answer(struct worker *w, int code, const struct env_header *h,
+    const char *text)
+{
+	struct server *s = w->srv;
+	char buf[FRAME_MAX_SERVER], params[512], t[256];
+	uint64_t v;
+	size_t n;
+
+	w->refused++;
+	if (h->type == 5 || h->type == 6 || env_code_region(h->from) !=
+	    s->region)
+		return;
+	v = atomic_load_explicit(&s->slot[h->from & 0xffff],
+	    memory_order_acquire);
+	if (v == 0)
+		return;		/* sender gone too: nothing to tell */
+	esc(t, sizeof(t), text);
+	snprintf(params, sizeof(params), "<error code=\"%d\" seq=\"%u\" "
+	    "to=\"%08X\" session=\"%s\" text=\"%s\"/>", code, h->seq, h->to,
+	    h->session, t);
+	n = build(buf, sizeof(buf), 6, s->token, server_seq(s), s->code,
+	    h->from, params);
+	worker_send(w, h->from & 0xffff, (uint32_t)(v >> 16), IT_DELIVER,
+	    (const uint8_t *)buf, n);
+}
+
+/* Escapes text for a double-quoted attribute value. */
+static void
+esc(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 7 < cap; s++) {
+		const char *r = NULL;
+
+		switch (*s) {
+		case '&': r = "&amp;"; break;
+		case '<': r = "&lt;"; break;
+		case '"': r = "&quot;"; break;
+		case '\n': case '\r': case '\t': r = " "; break;
+		}
+		if (r != NULL) {
+			memcpy(out + n, r, strlen(r));
+			n += strlen(r);
+		} else
+			out[n++] = *s;
+	}
+	out[n] = '\0';
+}
+
+/* A frame a server creates: prefix + envelope, codes in upper case. */
+static size_t
+build(char *buf, size_t cap, uint32_t type, const char *session,
+    uint32_t seq, uint32_t from, uint32_t to, const char *params)
+{
+	int n;
+
+	n = snprintf(buf + 4, cap - 4, "<Message version=\"1.0\"><Header "
+	    "Message_Type=\"%u\" SessionId=\"%s\" Seq=\"%u\" From=\"%08X\" "
+	    "To=\"%08X\"/>%s%s%s</Message>", type, session, seq, from, to,
+	    params ? "<parameters>" : "", params ? params : "",
+	    params ? "</parameters>" : "");
+	if (n < 0 || (size_t)n >= cap - 4)
+		fatalx("internal: server frame of type %u too long", type);
+	env_frame_put_len((uint8_t *)buf, (uint32_t)n);
+	return (size_t)n + 4;
+}
+
+int
+send_frame(struct link *l, uint32_t type, uint32_t seq, uint32_t to,
+    const char *session, const char *params)
+{
+	struct server *s = l->w->srv;
+	char buf[FRAME_MAX_SERVER];
+	size_t n = build(buf, sizeof(buf), type, session, seq, s->code, to,
+	    params);
+
+	return link_write(l, (const uint8_t *)buf, n);
+}
+
+/* An Error to this link's device naming the refused message (§4). */
+int
+send_error(struct link *l, int code, uint32_t seq, uint32_t to,
+    const char *session, const char *text)
+{
+	struct server *s = l->w->srv;
+	char params[512], t[256];
+
+	esc(t, sizeof(t), text);
+	snprintf(params, sizeof(params), "<error code=\"%d\" seq=\"%u\" "
+	    "to=\"%08X\" session=\"%s\" text=\"%s\"/>", code, seq, to,
+	    session, t);
+	return send_frame(l, 6, server_seq(s), l->code, s->token, params);
+}
+
+/* §5 Locate, for this region (other regions need a platform: 503). */
+static void
+locate(struct link *l, const struct pipe_ctx *c)
+{
+	struct worker *w = l->w;
+	struct server *s = w->srv;
+	struct env_msg *m = NULL;
+	struct env_error err;
+	struct reg_device d;
+	xmlNodePtr n;
+	xmlChar *code = NULL;
+	uint32_t target;
+	char params[512];
+	int rc;
+
+	if (env_parse(w->parser, c->body, c->len, &m, &err) == -1 ||
+	    (n = env_msg_parameters_node(m)) == NULL)
+		goto bad;
+	for (n = n->children; n != NULL && n->type != XML_ELEMENT_NODE;
+	    n = n->next)
+		;
+	if (n == NULL || xmlStrcmp(n->name, BAD_CAST "locate") != 0 ||
+	    (code = xmlGetProp(n, BAD_CAST "code")) == NULL ||
+	    env_code_parse((const char *)code, xmlStrlen(code), &target) == -1)
+		goto bad;
+	if (env_code_region(target) != s->region)
+		send_error(l, 503, c->h->seq, c->h->to, c->h->session,
+		    "no platform server configured");
+	else if (target != s->code && (rc = registry_get(w->reg, target,
+	    &d)) != 0)
+		send_error(l, 404, c->h->seq, c->h->to, c->h->session,
+		    rc == 1 ? "unknown code" : "registry unavailable");
+	else {
+		snprintf(params, sizeof(params), "<location code=\"%08X\" "
+		    "domain=\"%08X\" address=\"%s\" online=\"%d\"/>", target,
+		    s->code, s->conf.public_address ? s->conf.public_address :
+		    "", target == s->code || atomic_load(&s->slot[target &
+		    0xffff]) != 0);
+		send_frame(l, 31, c->h->seq, l->code, s->token, params);
+	}
+	xmlFree(code);
+	env_msg_free(m);
+	return;
+bad:
+	xmlFree(code);
+	env_msg_free(m);
+	send_error(l, 400, c->h->seq, c->h->to, c->h->session,
+	    "Locate needs <locate code=\"RRRRNNNN\"/>");
+}

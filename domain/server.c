@@ -1,0 +1,399 @@
+/*
+ * server.c - nap-domain's threads: the accepting main thread, the I/O
+ * workers, and the inboxes by which they hand each other messages.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "domain.h"
+#include "log.h"
+#include "tls.h"
+
+static void	*worker_main(void *);
+static void	 wake_cb(evutil_socket_t, short, void *);
+static void	 stop_check_cb(evutil_socket_t, short, void *);
+static void	 drain_inbox(struct worker *, struct evbuffer *);
+static void	 accept_cb(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	 accept_err_cb(struct evconnlistener *, void *);
+static void	 retry_cb(evutil_socket_t, short, void *);
+static int	 worker_init(struct server *, struct worker *, int);
+static int	 listen_start(struct server *, char *, size_t);
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	char name[16], err[256];
+
+	snprintf(name, sizeof(name), "io%d", w->idx);
+	log_set_thread_name(name);
+	if ((w->parser = env_parser_new((uint32_t)w->srv->conf.max_frame)) ==
+	    NULL)
+		fatalx("worker %d: no memory for a parser", w->idx);
+	if ((w->reg = registry_open(w->srv->conf.registry, 0, err,
+	    sizeof(err))) == NULL)
+		fatalx("worker %d: registry: %s", w->idx, err);
+	/* Runs until server_stop(): the wake event is only ever activated. */
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	link_release_all(w);
+	registry_close(w->reg);
+	env_parser_free(w->parser);
+	return NULL;
+}
+
+static int
+worker_init(struct server *s, struct worker *w, int idx)
+{
+	w->srv = s;
+	w->idx = idx;
+	pthread_mutex_init(&w->mu, NULL);
+	if ((w->base = event_base_new()) == NULL ||
+	    (w->wake = event_new(w->base, -1, 0, wake_cb, w)) == NULL ||
+	    (w->stop_timer = evtimer_new(w->base, stop_check_cb, w)) ==
+	    NULL || (w->inbox = evbuffer_new()) == NULL)
+		return -1;
+	for (int i = 0; i < s->nworkers; i++)
+		if ((w->outq[i] = evbuffer_new()) == NULL)
+			return -1;
+	return 0;
+}
+
+/*
+ * Queues an item for the worker that owns the destination link; sent in
+ * one batch per destination worker by worker_flush().
+ */
+void
+worker_send(struct worker *w, uint16_t node, uint32_t id,
+    enum item_kind kind, const uint8_t *frame, size_t len)
+{
+	struct server *s = w->srv;
+	uint64_t v = atomic_load_explicit(&s->slot[node],
+	    memory_order_acquire);
+	struct item it = { .kind = (uint8_t)kind, .node = node, .id = id,
+	    .len = (uint32_t)len };
+	int d;
+
+	if (v == 0)
+		d = w->idx;	/* went away: handled as offline locally */
+	else
+		d = (int)(v & 0xffff) - 1;
+	if (d == w->idx) {
+		if (kind == IT_DELIVER)
+			route_deliver_local(w, node, id, frame, len);
+		else if (w->node[node] != NULL && w->node[node]->id == id)
+			link_kick(w->node[node], "replaced by a newer login");
+		return;
+	}
+	evbuffer_add(w->outq[d], &it, sizeof(it));
+	if (len > 0)
+		evbuffer_add(w->outq[d], frame, len);
+	w->dirty |= 1ull << d;
+}
+
+/* Moves every local batch to its worker's inbox: one lock per worker. */
+void
+worker_flush(struct worker *w)
+{
+	struct server *s = w->srv;
+
+	while (w->dirty != 0) {
+		int d = __builtin_ctzll(w->dirty);
+		struct worker *o = &s->w[d];
+
+		w->dirty &= w->dirty - 1;
+		pthread_mutex_lock(&o->mu);
+		evbuffer_add_buffer(o->inbox, w->outq[d]);
+		pthread_mutex_unlock(&o->mu);
+		event_active(o->wake, EV_READ, 0);
+	}
+}
+
+static void
+drain_inbox(struct worker *w, struct evbuffer *in)
+{
+	struct item it;
+	uint8_t *p;
+
+	while (evbuffer_get_length(in) >= sizeof(it)) {
+		evbuffer_remove(in, &it, sizeof(it));
+		p = it.len ? evbuffer_pullup(in, it.len) : NULL;
+		if (it.kind == IT_DELIVER)
+			route_deliver_local(w, it.node, it.id, p, it.len);
+		else if (it.kind == IT_KICK && w->node[it.node] != NULL &&
+		    w->node[it.node]->id == it.id)
+			link_kick(w->node[it.node], "replaced by a newer login");
+		evbuffer_drain(in, it.len);
+	}
+	worker_flush(w);
+}
+
+static void
+wake_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	struct evbuffer *in = evbuffer_new();
+	int *fds, stop, reload;
+	size_t n;
+
+	(void)fd;
+	(void)ev;
+	if (in == NULL)
+		fatalx("worker %d: no memory", w->idx);
+	pthread_mutex_lock(&w->mu);
+	evbuffer_add_buffer(in, w->inbox);
+	fds = w->newfds;
+	n = w->nnew;
+	w->newfds = NULL;
+	w->nnew = w->capnew = 0;
+	stop = w->stop_req;
+	reload = w->reload_req;
+	w->reload_req = 0;
+	pthread_mutex_unlock(&w->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (stop)
+			close(fds[i]);
+		else
+			link_adopt(w, fds[i]);
+	}
+	free(fds);
+	drain_inbox(w, in);
+	evbuffer_free(in);
+	if (reload)
+		link_recheck_all(w);
+	if (stop && !w->stopping) {
+		struct timeval tv = { 0, 50000 };
+
+		w->stopping = 1;
+		link_logout_all(w);
+		evtimer_add(w->stop_timer, &tv);
+	}
+}
+
+/* After Logout to every peer: exit once all links flushed, or after 3 s. */
+static void
+stop_check_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { 0, 50000 };
+
+	(void)fd;
+	(void)ev;
+	if (w->nlinks == 0 || ++w->stopping > 60) {
+		link_destroy_all(w);
+		/* The releases scheduled by link_close run before the exit. */
+		event_base_loopexit(w->base, &tv);
+		return;
+	}
+	evtimer_add(w->stop_timer, &tv);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct server *s = arg;
+	struct worker *w;
+	int one = 1, *nf;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	w = &s->w[atomic_fetch_add(&s->rr, 1) % (unsigned)s->nworkers];
+	pthread_mutex_lock(&w->mu);
+	if (w->nnew == w->capnew) {
+		size_t cap = w->capnew ? w->capnew * 2 : 64;
+
+		if ((nf = realloc(w->newfds, cap * sizeof(int))) == NULL) {
+			pthread_mutex_unlock(&w->mu);
+			log_warnx("accept: no memory, connection dropped");
+			close(fd);
+			return;
+		}
+		w->newfds = nf;
+		w->capnew = cap;
+	}
+	w->newfds[w->nnew++] = fd;
+	pthread_mutex_unlock(&w->mu);
+	event_active(w->wake, EV_READ, 0);
+}
+
+/* Out of descriptors: pause accepting for a second instead of spinning. */
+static void
+accept_err_cb(struct evconnlistener *l, void *arg)
+{
+	struct server *s = arg;
+	struct timeval tv = { 1, 0 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	log_warnx("accept: %s; pausing the listener for 1 s",
+	    evutil_socket_error_to_string(e));
+	evconnlistener_disable(l);
+	evtimer_add(s->lis_retry, &tv);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)ev;
+	evconnlistener_enable(s->lis);
+}
+
+static int
+listen_start(struct server *s, char *err, size_t errlen)
+{
+	struct evutil_addrinfo hints, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE;
+	if ((rc = evutil_getaddrinfo(s->conf.listen.host, s->conf.listen.port,
+	    &hints, &ai)) != 0) {
+		snprintf(err, errlen, "listen %s:%s: %s", s->conf.listen.host,
+		    s->conf.listen.port, evutil_gai_strerror(rc));
+		return -1;
+	}
+	s->lis = evconnlistener_new_bind(s->base, accept_cb, s,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    4096, ai->ai_addr, (int)ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+	if (s->lis == NULL) {
+		snprintf(err, errlen, "listen %s:%s: %s", s->conf.listen.host,
+		    s->conf.listen.port, strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(s->lis, accept_err_cb);
+	s->lis_retry = evtimer_new(s->base, retry_cb, s);
+	if (getsockname(evconnlistener_get_fd(s->lis), (struct sockaddr *)&ss,
+	    &sl) == 0)
+		s->port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+}
+
+int
+server_start(struct server *s, char *err, size_t errlen)
+{
+	if (evthread_use_pthreads() != 0) {
+		snprintf(err, errlen, "libevent without pthreads support");
+		return -1;
+	}
+	if ((s->base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "event_base_new failed");
+		return -1;
+	}
+	for (int i = 0; i < s->nworkers; i++)
+		if (worker_init(s, &s->w[i], i) == -1) {
+			snprintf(err, errlen, "worker %d: no memory", i);
+			return -1;
+		}
+	if (route_install(s) == -1) {
+		snprintf(err, errlen, "pipe: cannot install hooks");
+		return -1;
+	}
+	if (listen_start(s, err, errlen) == -1)
+		return -1;
+	for (int i = 0; i < s->nworkers; i++)
+		if (pthread_create(&s->w[i].tid, NULL, worker_main,
+		    &s->w[i]) != 0) {
+			snprintf(err, errlen, "pthread_create: %s",
+			    strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+/* Graceful stop (§5): Logout to every peer, flush, close, join. */
+void
+server_stop(struct server *s)
+{
+	if (s->lis != NULL) {
+		evconnlistener_free(s->lis);
+		s->lis = NULL;
+	}
+	for (int i = 0; i < s->nworkers; i++) {
+		pthread_mutex_lock(&s->w[i].mu);
+		s->w[i].stop_req = 1;
+		pthread_mutex_unlock(&s->w[i].mu);
+		event_active(s->w[i].wake, EV_READ, 0);
+	}
+	for (int i = 0; i < s->nworkers; i++)
+		pthread_join(s->w[i].tid, NULL);
+}
+
+/* SIGHUP: new TLS context for new links; workers re-check the registry. */
+void
+server_reload(struct server *s)
+{
+	struct tls_files f = { s->conf.cert, s->conf.key, s->conf.ca,
+	    s->conf.crl };
+	char err[256];
+	SSL_CTX *nctx, *old;
+
+	if ((nctx = tls_server_ctx(&f, err, sizeof(err))) == NULL)
+		log_warnx("reload: keeping the old certificates: %s", err);
+	else {
+		pthread_mutex_lock(&s->ctx_mu);
+		old = s->ctx;
+		s->ctx = nctx;
+		pthread_mutex_unlock(&s->ctx_mu);
+		SSL_CTX_free(old);	/* live links hold their own reference */
+	}
+	for (int i = 0; i < s->nworkers; i++) {
+		pthread_mutex_lock(&s->w[i].mu);
+		s->w[i].reload_req = 1;
+		pthread_mutex_unlock(&s->w[i].mu);
+		event_active(s->w[i].wake, EV_READ, 0);
+	}
+	log_info("reload: certificates, CRL and registry re-read");
+}
+
+void
+server_free(struct server *s)
+{
+	for (int i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->w[i];
+
+		for (int j = 0; j < s->nworkers; j++)
+			if (w->outq[j] != NULL)
+				evbuffer_free(w->outq[j]);
+		if (w->inbox != NULL)
+			evbuffer_free(w->inbox);
+		if (w->wake != NULL)
+			event_free(w->wake);
+		if (w->stop_timer != NULL)
+			event_free(w->stop_timer);
+		if (w->base != NULL)
+			event_base_free(w->base);
+		free(w->newfds);
+		pthread_mutex_destroy(&w->mu);
+	}
+	if (s->lis_retry != NULL)
+		event_free(s->lis_retry);
+	if (s->lis != NULL)
+		evconnlistener_free(s->lis);
+	if (s->base != NULL)
+		event_base_free(s->base);
+	if (s->ctx != NULL)
+		SSL_CTX_free(s->ctx);
+	pipe_free(s->pipe);
+}
