@@ -55,10 +55,18 @@ worker_main(void *arg)
 static int
 worker_init(struct server *s, struct worker *w, int idx)
 {
+	struct event_config *cfg = event_config_new();
+
 	w->srv = s;
 	w->idx = idx;
 	pthread_mutex_init(&w->mu, NULL);
-	if ((w->base = event_base_new()) == NULL ||
+	/* Coalesce epoll_ctl calls within a loop turn. */
+	if (cfg == NULL)
+		return -1;
+	/* event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST); */
+	w->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (w->base == NULL ||
 	    (w->wake = event_new(w->base, -1, 0, wake_cb, w)) == NULL ||
 	    (w->stop_timer = evtimer_new(w->base, stop_check_cb, w)) ==
 	    NULL || (w->inbox = evbuffer_new()) == NULL)
