@@ -11,6 +11,7 @@ void	init_code_tests(void);
 void	init_frame_tests(void);
 void	init_envelope_tests(void);
 void	init_config_tests(void);
+void	init_registry_tests(void);
 
 int
 main(void)
@@ -25,6 +26,7 @@ main(void)
 	init_frame_tests();
 	init_envelope_tests();
 	init_config_tests();
+	init_registry_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "unit: registering tests: %s\n",
 		    CU_get_error_msg());
