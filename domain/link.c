@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 #include <event2/bufferevent_ssl.h>
 
 #include "domain.h"
@@ -30,6 +32,7 @@ static void	proto_error(struct link *, int, uint32_t,
 static void	set_online(struct link *);
 static void	free_cb(evutil_socket_t, short, void *);
 static int	identify(struct link *);
+static bool	pin_matches(struct link *, const char *);
 
 void
 link_adopt(struct worker *w, int fd)
@@ -230,6 +233,25 @@ on_frame(struct link *l, const uint8_t *frame, size_t flen)
 	return l->state == L_CLOSING ? -1 : 0;
 }
 
+/* §7 optional pinning: SHA-256 of the peer's DER certificate. */
+static bool
+pin_matches(struct link *l, const char *want)
+{
+	X509 *x = SSL_get1_peer_certificate(bufferevent_openssl_get_ssl(l->bev));
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+	if (x == NULL || X509_digest(x, EVP_sha256(), md, &n) != 1) {
+		X509_free(x);
+		return false;
+	}
+	X509_free(x);
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return strcmp(hex, want) == 0;
+}
+
 /* Login rules of §4, then LoginReply with a new session. */
 static int
 on_login(struct link *l, const uint8_t *frame, size_t flen,
@@ -259,6 +281,8 @@ on_login(struct link *l, const uint8_t *frame, size_t flen,
 		why = "registry unavailable";
 	else if (!d.enabled)
 		why = "device disabled";
+	else if (d.fingerprint[0] != '\0' && !pin_matches(l, d.fingerprint))
+		why = "certificate does not match the pinned fingerprint";
 	if (why != NULL) {
 		send_error(l, 403, h->seq, h->to, h->session, why);
 		log_info("link %u: %08X refused: %s", l->id, l->code, why);
