@@ -32,6 +32,7 @@
 #define MAX_WORKERS	64
 #define NODES		65536
 #define LOGIN_DEADLINE	10		/* seconds from accept to Login */
+#define CLOSE_DEADLINE	5		/* seconds to flush a closing link */
 #define PROTO_ERR_MAX	16		/* §4: 16 protocol errors ... */
 #define PROTO_ERR_WINDOW 60		/* ... within 60 s close the link */
 
@@ -77,6 +78,9 @@ struct link {
 	unsigned		 nerr;		/* protocol errors in window */
 	time_t			 err_since;
 	uint64_t		 msgs_in, msgs_out;
+	time_t			 since;		/* accepted, or closing since */
+	time_t			 last_rx;	/* last byte received */
+	int			 free_pending;	/* release scheduled */
 	struct link		*prev, *next;	/* the worker's list */
 };
 
@@ -111,6 +115,8 @@ struct worker {
 	size_t			 nlinks;
 	int			 stopping;
 	struct event		*stop_timer;
+	struct event		*tick;		/* 1 s: clock and deadlines */
+	time_t			 now;		/* monotonic seconds */
 	uint64_t		 routed, refused;
 };
 
@@ -153,6 +159,7 @@ void	link_recheck_all(struct worker *);
 void	link_kick(struct link *, const char *why);
 void	link_destroy_all(struct worker *);
 void	link_release_all(struct worker *);
+void	link_sweep(struct worker *);
 
 /* route.c */
 int	route_install(struct server *);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,6 +21,8 @@
 #include "tls.h"
 
 static void	*worker_main(void *);
+static time_t	 mono_now(void);
+static void	 tick_cb(evutil_socket_t, short, void *);
 static void	 wake_cb(evutil_socket_t, short, void *);
 static void	 stop_check_cb(evutil_socket_t, short, void *);
 static void	 drain_inbox(struct worker *, struct evbuffer *);
@@ -52,10 +55,32 @@ worker_main(void *arg)
 	return NULL;
 }
 
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)ev;
+	w->now = mono_now();
+	link_sweep(w);
+	worker_flush(w);
+}
+
 static int
 worker_init(struct server *s, struct worker *w, int idx)
 {
 	struct event_config *cfg = event_config_new();
+	struct timeval second = { 1, 0 };
 
 	w->srv = s;
 	w->idx = idx;
@@ -69,8 +94,11 @@ worker_init(struct server *s, struct worker *w, int idx)
 	if (w->base == NULL ||
 	    (w->wake = event_new(w->base, -1, 0, wake_cb, w)) == NULL ||
 	    (w->stop_timer = evtimer_new(w->base, stop_check_cb, w)) ==
-	    NULL || (w->inbox = evbuffer_new()) == NULL)
+	    NULL || (w->inbox = evbuffer_new()) == NULL ||
+	    (w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w)) ==
+	    NULL || event_add(w->tick, &second) == -1)
 		return -1;
+	w->now = mono_now();
 	for (int i = 0; i < s->nworkers; i++)
 		if ((w->outq[i] = evbuffer_new()) == NULL)
 			return -1;
@@ -390,6 +418,8 @@ server_free(struct server *s)
 			event_free(w->wake);
 		if (w->stop_timer != NULL)
 			event_free(w->stop_timer);
+		if (w->tick != NULL)
+			event_free(w->tick);
 		if (w->base != NULL)
 			event_base_free(w->base);
 		free(w->newfds);
