@@ -80,7 +80,8 @@ struct link {
 	uint64_t		 msgs_in, msgs_out;
 	time_t			 since;		/* accepted, or closing since */
 	time_t			 last_rx;	/* last byte received */
-	int			 free_pending;	/* release scheduled */
+	struct event		*closer;	/* flush, close_notify, free */
+	int			 shut;		/* close_notify sent */
 	struct link		*prev, *next;	/* the worker's list */
 };
 

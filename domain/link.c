@@ -21,7 +21,6 @@
 
 static void	read_cb(struct bufferevent *, void *);
 static void	event_cb(struct bufferevent *, short, void *);
-static void	drained_cb(struct bufferevent *, void *);
 static void	link_free(struct link *);
 static int	on_frame(struct link *, const uint8_t *, size_t);
 static int	on_login(struct link *, const uint8_t *, size_t,
@@ -30,7 +29,8 @@ static void	login_reply(struct link *, uint32_t);
 static void	proto_error(struct link *, int, uint32_t,
 		    const struct env_header *, const char *);
 static void	set_online(struct link *);
-static void	free_cb(evutil_socket_t, short, void *);
+static void	close_poll(evutil_socket_t, short, void *);
+static size_t	link_unsent(struct link *);
 static int	identify(struct link *);
 static bool	pin_matches(struct link *, const char *);
 
@@ -112,8 +112,12 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		link_close(l, err);
 		return;
 	}
-	if (what & BEV_EVENT_EOF)
+	if (what & BEV_EVENT_EOF) {
+		/* Whole frames that came with the EOF (a last Ack, a Logout)
+		 * are handled before the link goes. */
+		read_cb(bev, l);
 		link_close(l, "peer closed the connection");
+	}
 }
 
 /* The peer's code from its certificate, once per link (§2). */
@@ -360,13 +364,6 @@ link_kick(struct link *l, const char *why)
 	link_close(l, why);
 }
 
-static void
-drained_cb(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	link_free(arg);
-}
-
 /* Stops reading, flushes what is queued (bounded by the write timeout),
  * then frees.  The node is released at once. */
 void
@@ -376,6 +373,7 @@ link_close(struct link *l, const char *why)
 	struct server *s = w->srv;
 	uint16_t node = l->code & 0xffff;
 	uint64_t mine = (uint64_t)l->id << 16 | (uint64_t)(w->idx + 1);
+	struct timeval zero = { 0, 0 };
 
 	if (l->state == L_CLOSING)
 		return;
@@ -389,29 +387,49 @@ link_close(struct link *l, const char *why)
 	} else
 		log_debug("link %u: closed before login: %s", l->id, why);
 	l->state = L_CLOSING;
-	bufferevent_disable(l->bev, EV_READ);
-	/* Never freed here: callers up the stack still hold l.  Freed once
-	 * the output is flushed, or on the next loop turn when it is. */
-	if (evbuffer_get_length(bufferevent_get_output(l->bev)) == 0) {
-		struct timeval zero = { 0, 0 };
-
-		bufferevent_setcb(l->bev, NULL, NULL, NULL, NULL);
-		l->free_pending = 1;
-		if (event_base_once(w->base, -1, EV_TIMEOUT, free_cb, l,
-		    &zero) == -1)
-			log_warnx("link %u: cannot schedule its release", l->id);
-		return;
-	}
 	l->since = w->now;	/* link_sweep frees it if the flush hangs */
-	bufferevent_setcb(l->bev, NULL, drained_cb, event_cb, l);
+	bufferevent_disable(l->bev, EV_READ);
+	bufferevent_setcb(l->bev, NULL, NULL, event_cb, l);
+	/*
+	 * Never freed here: callers up the stack still hold l.  close_poll
+	 * runs from the loop: it waits until the last frames (an Error, a
+	 * Logout) went through TLS and out of the socket buffer event, sends
+	 * close_notify, and only then frees.
+	 */
+	if ((l->closer = evtimer_new(w->base, close_poll, l)) == NULL ||
+	    evtimer_add(l->closer, &zero) == -1)
+		log_warnx("link %u: cannot schedule its release", l->id);
+}
+
+/* Bytes still on their way out: in the TLS filter or under it. */
+static size_t
+link_unsent(struct link *l)
+{
+	struct bufferevent *under = bufferevent_get_underlying(l->bev);
+
+	return evbuffer_get_length(bufferevent_get_output(l->bev)) +
+	    (under ? evbuffer_get_length(bufferevent_get_output(under)) : 0);
 }
 
 static void
-free_cb(evutil_socket_t fd, short ev, void *arg)
+close_poll(evutil_socket_t fd, short ev, void *arg)
 {
+	struct link *l = arg;
+	struct timeval tick = { 0, 10000 };
+	SSL *ssl = bufferevent_openssl_get_ssl(l->bev);
+
 	(void)fd;
 	(void)ev;
-	link_free(arg);
+	if (evbuffer_get_length(bufferevent_get_output(l->bev)) == 0 &&
+	    !l->shut && ssl != NULL && SSL_is_init_finished(ssl)) {
+		l->shut = 1;
+		(void)SSL_shutdown(ssl);	/* close_notify (§5 Logout) */
+	}
+	if (link_unsent(l) == 0 || l->w->now - l->since >= CLOSE_DEADLINE) {
+		link_free(l);
+		return;
+	}
+	evtimer_add(l->closer, &tick);
 }
 
 /*
@@ -441,9 +459,8 @@ link_sweep(struct worker *w)
 				link_close(l, "no Login in time");
 			break;
 		case L_CLOSING:
-			if (now - l->since >= CLOSE_DEADLINE &&
-			    !l->free_pending)
-				link_free(l);
+			if (now - l->since >= CLOSE_DEADLINE + 1)
+				link_free(l);	/* close_poll never ran */
 			break;
 		}
 	}
@@ -474,11 +491,8 @@ static void
 link_free(struct link *l)
 {
 	struct worker *w = l->w;
-	SSL *ssl = bufferevent_openssl_get_ssl(l->bev);
-
-	/* Best effort close_notify (§5 Logout); never blocks. */
-	if (ssl != NULL && SSL_is_init_finished(ssl))
-		(void)SSL_shutdown(ssl);
+	if (l->closer != NULL)
+		event_free(l->closer);
 	bufferevent_free(l->bev);
 	if (l->prev != NULL)
 		l->prev->next = l->next;

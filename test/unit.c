@@ -12,6 +12,7 @@ void	init_frame_tests(void);
 void	init_envelope_tests(void);
 void	init_config_tests(void);
 void	init_registry_tests(void);
+void	init_libnap_tests(void);
 
 int
 main(void)
@@ -27,6 +28,7 @@ main(void)
 	init_envelope_tests();
 	init_config_tests();
 	init_registry_tests();
+	init_libnap_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "unit: registering tests: %s\n",
 		    CU_get_error_msg());

@@ -1,0 +1,494 @@
+/*
+ * libnap_tls.c - the TLS side of a device link (DESIGN.md §2, HARDENING
+ * "OpenSSL 3 links"): the client context (TLS 1.3 only, an ECDSA P-256
+ * client certificate, the CA and an optional CRL), the server identity
+ * check (exactly one CN, exactly the expected 8-hex code), and
+ * non-blocking reads and writes.
+ *
+ * The socket BIO is our own so that writes use send(MSG_NOSIGNAL): a
+ * library must not raise SIGPIPE in its host program, nor change how the
+ * program handles it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "nap_internal.h"
+
+static int	bio_write(BIO *, const char *, int);
+static int	bio_read(BIO *, char *, int);
+static long	bio_ctrl(BIO *, int, long, void *);
+static int	bio_create(BIO *);
+static int	bio_destroy(BIO *);
+static void	bio_init_once(void);
+static int	no_passwd(char *, int, int, void *);
+static void	ssl_reason(char *, size_t);
+static int	check_key(EVP_PKEY *, char *, size_t);
+static int	load_crl(SSL_CTX *, const char *, char *, size_t);
+static int	io_error(struct nap *, int, int, const char *);
+
+static BIO_METHOD	*bio_meth;
+static pthread_once_t	 bio_once = PTHREAD_ONCE_INIT;
+
+/* ---- the socket BIO ------------------------------------------------- */
+
+static int
+bio_write(BIO *b, const char *buf, int len)
+{
+	int fd = (int)(intptr_t)BIO_get_data(b);
+	ssize_t r;
+
+	BIO_clear_retry_flags(b);
+	do
+		r = send(fd, buf, (size_t)len, MSG_NOSIGNAL);
+	while (r == -1 && errno == EINTR);
+	if (r == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			BIO_set_retry_write(b);
+		return -1;
+	}
+	return (int)r;
+}
+
+static int
+bio_read(BIO *b, char *buf, int len)
+{
+	int fd = (int)(intptr_t)BIO_get_data(b);
+	ssize_t r;
+
+	BIO_clear_retry_flags(b);
+	do
+		r = recv(fd, buf, (size_t)len, 0);
+	while (r == -1 && errno == EINTR);
+	if (r == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			BIO_set_retry_read(b);
+		return -1;
+	}
+	return (int)r;
+}
+
+static long
+bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b;
+	(void)num;
+	(void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int
+bio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+/* The descriptor belongs to struct nap, which closes it. */
+static int
+bio_destroy(BIO *b)
+{
+	(void)b;
+	return 1;
+}
+
+static void
+bio_init_once(void)
+{
+	BIO_METHOD *m;
+
+	if ((m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK |
+	    BIO_TYPE_DESCRIPTOR, "nap socket")) == NULL)
+		return;
+	if (!BIO_meth_set_write(m, bio_write) ||
+	    !BIO_meth_set_read(m, bio_read) ||
+	    !BIO_meth_set_ctrl(m, bio_ctrl) ||
+	    !BIO_meth_set_create(m, bio_create) ||
+	    !BIO_meth_set_destroy(m, bio_destroy)) {
+		BIO_meth_free(m);
+		return;
+	}
+	bio_meth = m;
+}
+
+/* ---- the context ------------------------------------------------------ */
+
+/* Keys are not encrypted: never prompt on a terminal. */
+static int
+no_passwd(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
+/* The reason of the oldest error queued by OpenSSL, then clears them. */
+static void
+ssl_reason(char *out, size_t len)
+{
+	unsigned long e = ERR_peek_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+	if (r != NULL)
+		snprintf(out, len, "%s", r);
+	else if (e != 0)
+		snprintf(out, len, "error %lu", e);
+	else
+		snprintf(out, len, "unknown error");
+	ERR_clear_error();
+}
+
+/* §2: certificates are ECDSA P-256. */
+static int
+check_key(EVP_PKEY *k, char *why, size_t len)
+{
+	char group[64];
+	size_t glen;
+
+	if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_EC) {
+		snprintf(why, len, "not an ECDSA key");
+		return -1;
+	}
+	if (!EVP_PKEY_get_group_name(k, group, sizeof(group), &glen) ||
+	    (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0)) {
+		snprintf(why, len, "not a P-256 key");
+		return -1;
+	}
+	return 0;
+}
+
+/* A CRL file must hold at least one CRL: a missing one fails closed. */
+static int
+load_crl(SSL_CTX *ctx, const char *file, char *why, size_t len)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+	X509_LOOKUP *lk;
+	int n;
+
+	if ((lk = X509_STORE_add_lookup(st, X509_LOOKUP_file())) == NULL) {
+		ssl_reason(why, len);
+		return -1;
+	}
+	if ((n = X509_load_crl_file(lk, file, X509_FILETYPE_PEM)) <= 0) {
+		ssl_reason(why, len);
+		return -1;
+	}
+	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+	return 0;
+}
+
+/*
+ * HARDENING: exactly one CN, exactly 8 hex characters, no embedded NUL.
+ * Returns 0 and *code, or -1 with why filled.
+ */
+int
+nap_cert_code(X509 *x, uint32_t *code, char *why, size_t len)
+{
+	X509_NAME *name = x ? X509_get_subject_name(x) : NULL;
+	const ASN1_STRING *s;
+	int i, n;
+
+	if (name == NULL) {
+		snprintf(why, len, "no certificate");
+		return -1;
+	}
+	if ((i = X509_NAME_get_index_by_NID(name, NID_commonName, -1)) < 0) {
+		snprintf(why, len, "no CN in the certificate");
+		return -1;
+	}
+	if (X509_NAME_get_index_by_NID(name, NID_commonName, i) >= 0) {
+		snprintf(why, len, "more than one CN in the certificate");
+		return -1;
+	}
+	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+	n = ASN1_STRING_length(s);
+	if (n != 8 || memchr(ASN1_STRING_get0_data(s), 0, 8) != NULL ||
+	    env_code_parse((const char *)ASN1_STRING_get0_data(s), 8,
+	    code) == -1) {
+		snprintf(why, len, "certificate CN is not an 8-hex code");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A client context for TLS 1.3 only, with the device's certificate and
+ * key, verifying the server against ca (and crl when not NULL).  Returns
+ * 0 with *out and the certificate's code in *cn, or NAP_E_CONFIG /
+ * NAP_E_NOMEM with the message set.
+ */
+int
+nap_tls_ctx(struct nap *n, const char *cert, const char *key, const char *ca,
+    const char *crl, SSL_CTX **out, uint32_t *cn)
+{
+	SSL_CTX *ctx;
+	char why[160];
+	int rc = NAP_E_CONFIG;
+
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return nap_fail(n, NAP_E_NOMEM, "cannot create a TLS context");
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
+	    !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION)) {
+		ssl_reason(why, sizeof(why));
+		rc = nap_fail(n, NAP_E_CONFIG, "TLS 1.3: %s", why);
+		goto err;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_default_passwd_cb(ctx, no_passwd);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		ssl_reason(why, sizeof(why));
+		rc = nap_fail(n, NAP_E_CONFIG, "certificate %s: %s", cert, why);
+		goto err;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		ssl_reason(why, sizeof(why));
+		rc = nap_fail(n, NAP_E_CONFIG, "key %s: %s", key, why);
+		goto err;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		ERR_clear_error();
+		rc = nap_fail(n, NAP_E_CONFIG, "key %s does not match "
+		    "certificate %s", key, cert);
+		goto err;
+	}
+	if (check_key(SSL_CTX_get0_privatekey(ctx), why, sizeof(why)) == -1) {
+		rc = nap_fail(n, NAP_E_CONFIG, "key %s: %s", key, why);
+		goto err;
+	}
+	if (nap_cert_code(SSL_CTX_get0_certificate(ctx), cn, why,
+	    sizeof(why)) == -1) {
+		rc = nap_fail(n, NAP_E_CONFIG, "certificate %s: %s", cert, why);
+		goto err;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+		ssl_reason(why, sizeof(why));
+		rc = nap_fail(n, NAP_E_CONFIG, "CA %s: %s", ca, why);
+		goto err;
+	}
+	if (crl != NULL && load_crl(ctx, crl, why, sizeof(why)) == -1) {
+		rc = nap_fail(n, NAP_E_CONFIG, "CRL %s: %s", crl, why);
+		goto err;
+	}
+	/* A client always verifies; the chain is CA -> server (depth 2). */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify_depth(ctx, 2);
+	*out = ctx;
+	return 0;
+err:
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+/* ---- a connection ----------------------------------------------------- */
+
+int
+nap_tls_start(struct nap *n)
+{
+	BIO *b;
+
+	pthread_once(&bio_once, bio_init_once);
+	if (bio_meth == NULL)
+		return nap_fail(n, NAP_E_NOMEM, "cannot create the socket BIO");
+	ERR_clear_error();
+	if ((n->ssl = SSL_new(n->ctx)) == NULL)
+		return nap_fail(n, NAP_E_NOMEM, "cannot create a TLS link");
+	if ((b = BIO_new(bio_meth)) == NULL) {
+		SSL_free(n->ssl);
+		n->ssl = NULL;
+		return nap_fail(n, NAP_E_NOMEM, "cannot create a TLS link");
+	}
+	BIO_set_data(b, (void *)(intptr_t)n->fd);
+	SSL_set_bio(n->ssl, b, b);
+	SSL_set_connect_state(n->ssl);
+	n->ssl_want_write = false;
+	return 0;
+}
+
+/*
+ * One step of the handshake.  Returns 0 when done and the server is the
+ * one expected, 1 while it needs more I/O, or an error (NAP_E_VERIFY,
+ * NAP_E_IDENTITY, NAP_E_TLS, NAP_E_CLOSED) with the message set.
+ */
+int
+nap_tls_handshake(struct nap *n)
+{
+	X509 *peer;
+	uint32_t code;
+	long vr;
+	char why[160], got[9], want[9];
+	int r, e;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(n->ssl);
+	if (r != 1) {
+		e = SSL_get_error(n->ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			n->ssl_want_write = e == SSL_ERROR_WANT_WRITE;
+			return 1;
+		}
+		if ((vr = SSL_get_verify_result(n->ssl)) != X509_V_OK) {
+			ERR_clear_error();
+			return nap_fail(n, NAP_E_VERIFY, "TLS handshake failed: "
+			    "certificate verify failed: %s",
+			    X509_verify_cert_error_string(vr));
+		}
+		return io_error(n, e, r, "TLS handshake failed");
+	}
+	n->ssl_want_write = false;
+	/* HARDENING: identity after every handshake. */
+	if (SSL_version(n->ssl) != TLS1_3_VERSION)
+		return nap_fail(n, NAP_E_TLS, "TLS handshake failed: not "
+		    "TLS 1.3");
+	if ((vr = SSL_get_verify_result(n->ssl)) != X509_V_OK)
+		return nap_fail(n, NAP_E_VERIFY, "TLS handshake failed: "
+		    "certificate verify failed: %s",
+		    X509_verify_cert_error_string(vr));
+	if ((peer = SSL_get1_peer_certificate(n->ssl)) == NULL)
+		return nap_fail(n, NAP_E_VERIFY, "TLS handshake failed: the "
+		    "server sent no certificate");
+	r = nap_cert_code(peer, &code, why, sizeof(why));
+	X509_free(peer);
+	if (r == -1)
+		return nap_fail(n, NAP_E_IDENTITY, "server identity: %s", why);
+	if (code != n->expect) {
+		env_code_format(code, got);
+		env_code_format(n->expect, want);
+		return nap_fail(n, NAP_E_IDENTITY, "server identity %s is not "
+		    "the expected %s", got, want);
+	}
+	return 0;
+}
+
+/* Maps a failed SSL_read/SSL_write/SSL_do_handshake to an error. */
+static int
+io_error(struct nap *n, int e, int r, const char *what)
+{
+	char why[160];
+	unsigned long q;
+	bool up = n->state != NAP_ST_TLS && n->state != NAP_ST_LOGIN;
+
+	switch (e) {
+	case SSL_ERROR_ZERO_RETURN:
+		ERR_clear_error();
+		return nap_fail(n, NAP_E_CLOSED, "connection closed by the "
+		    "server");
+	case SSL_ERROR_SYSCALL:
+		q = ERR_peek_error();
+		if (q == 0) {
+			if (r == 0 || errno == 0 || errno == ECONNRESET ||
+			    errno == EPIPE)
+				return nap_fail(n, NAP_E_CLOSED, "%s%s"
+				    "connection closed by the server",
+				    up ? "" : what, up ? "" : ": ");
+			return nap_fail(n, NAP_E_CLOSED, "%s: %s", what,
+			    strerror(errno));
+		}
+		break;
+	case SSL_ERROR_SSL:
+		q = ERR_peek_error();
+		/* OpenSSL 3 reports a TCP close without close_notify here. */
+		if (ERR_GET_REASON(q) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			ERR_clear_error();
+			return nap_fail(n, NAP_E_CLOSED, "%s%sconnection "
+			    "closed by the server", up ? "" : what,
+			    up ? "" : ": ");
+		}
+		break;
+	default:
+		break;
+	}
+	ssl_reason(why, sizeof(why));
+	return nap_fail(n, NAP_E_TLS, "%s: %s", what, why);
+}
+
+/*
+ * Reads up to len bytes.  Returns 0 with *got > 0, 1 when nothing can be
+ * read now, or an error (NAP_E_CLOSED on the server's close, NAP_E_TLS).
+ */
+int
+nap_tls_read(struct nap *n, void *buf, size_t len, size_t *got)
+{
+	int r, e;
+
+	ERR_clear_error();
+	r = SSL_read(n->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+	if (r > 0) {
+		*got = (size_t)r;
+		return 0;
+	}
+	e = SSL_get_error(n->ssl, r);
+	if (e == SSL_ERROR_WANT_READ)
+		return 1;
+	if (e == SSL_ERROR_WANT_WRITE) {
+		n->ssl_want_write = true;
+		return 1;
+	}
+	/*
+	 * TLS 1.3: the server checks our certificate after our side of the
+	 * handshake is done; its alert arrives on the first read.
+	 */
+	return io_error(n, e, r, n->state == NAP_ST_TLS || n->state ==
+	    NAP_ST_LOGIN ? "TLS handshake failed" : "TLS error");
+}
+
+/* Writes; returns 0 with *put > 0, 1 when it would block, or an error. */
+int
+nap_tls_write(struct nap *n, const void *buf, size_t len, size_t *put)
+{
+	int r, e;
+
+	ERR_clear_error();
+	r = SSL_write(n->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+	if (r > 0) {
+		n->ssl_want_write = false;
+		*put = (size_t)r;
+		return 0;
+	}
+	e = SSL_get_error(n->ssl, r);
+	if (e == SSL_ERROR_WANT_WRITE) {
+		n->ssl_want_write = true;
+		return 1;
+	}
+	if (e == SSL_ERROR_WANT_READ)
+		return 1;
+	return io_error(n, e, r, n->state == NAP_ST_TLS || n->state ==
+	    NAP_ST_LOGIN ? "TLS handshake failed" : "TLS error");
+}
+
+/* Decrypted bytes wait inside the TLS layer (poll cannot see them). */
+bool
+nap_tls_pending(const struct nap *n)
+{
+	return n->ssl != NULL && SSL_pending(n->ssl) > 0;
+}
+
+/* Frees the TLS link; with notify, sends close_notify first (best effort,
+ * the socket is non-blocking). */
+void
+nap_tls_close(struct nap *n, bool notify)
+{
+	if (n->ssl == NULL)
+		return;
+	if (notify) {
+		ERR_clear_error();
+		(void)SSL_shutdown(n->ssl);
+	}
+	ERR_clear_error();
+	SSL_free(n->ssl);
+	n->ssl = NULL;
+	n->ssl_want_write = false;
+}
