@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # demo.sh - `make demo`: shows what NAP can do so far, with real parts
-# only.  Until the servers exist (issues 3-6) that is: a throwaway PKI
-# issued by nap-certs, envelopes encoded by nap-device, parsed by the
-# servers' parser and checked against xml/message.xsd, and a frame.
+# only: a throwaway PKI issued by nap-certs, envelopes encoded, parsed
+# and checked against xml/message.xsd, then a real nap-domain on
+# loopback with devices talking through it and a refused spoof.  It
+# stops everything it started.
 #
 # usage: demo.sh SRCDIR BUILDDIR    (everything it makes is in
 # BUILDDIR/demo-work, removed and made anew on each run)
@@ -11,6 +12,16 @@ src=$(cd "$1" && pwd)
 build=$(cd "$2" && pwd)
 certs="$src/certs/nap-certs"
 dev="$build/devices/nap-device"
+ctl="$build/tools/nap-ctl"
+domain="$build/domain/nap-domain"
+pid=
+listener=
+cleanup() {
+	[ -n "$listener" ] && kill "$listener" 2>/dev/null
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	true
+}
+trap cleanup EXIT
 work="$build/demo-work"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -21,7 +32,7 @@ mkdir -p "$work"
 
 step "1. A throwaway PKI for a federation (DESIGN.md §2)"
 run "$certs" --dir "$work/pki" init
-for code in 00000000 00010000 00020000 00010001 00020002; do
+for code in 00000000 00010000 00020000 00010001 00010002 00020002; do
 	run "$certs" --dir "$work/pki" issue "$code"
 done
 run "$certs" --dir "$work/pki" list
@@ -68,7 +79,56 @@ printf '$ xmllint --schema message.xsd bad-seq.xml (the schema agrees)\n'
 xmllint --noout --nonet --schema "$src/xml/message.xsd" "$work/bad-seq.xml" 2>&1 \
 	| head -1 || true
 
-step "6. How fast the parser is on this machine (make bench for more)"
+step "6. A domain server for region 0001, its registry, two devices"
+run "$ctl" --registry "$work/reg.db" init --region 0001
+run "$ctl" --registry "$work/reg.db" device add 00010001 00010002 --kind CU
+run "$ctl" --registry "$work/reg.db" device list
+printf '$ nap-domain --listen 127.0.0.1:0 --port-file port --cert 00010000.crt ... &\n'
+"$domain" --listen 127.0.0.1:0 --port-file "$work/port" \
+	--cert "$work/pki/00010000.crt" --key "$work/pki/00010000.key" \
+	--ca "$work/pki/ca.crt" --crl "$work/pki/crl.pem" \
+	--registry "$work/reg.db" --log-level info 2> "$work/domain.log" &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+[ -s "$work/port" ] || { echo "demo: nap-domain did not start" >&2; cat "$work/domain.log" >&2; exit 1; }
+port=$(cat "$work/port")
+echo "nap-domain (pid $pid) listens on 127.0.0.1:$port"
+d1=(--server "127.0.0.1:$port" --ca "$work/pki/ca.crt" --cert "$work/pki/00010001.crt" --key "$work/pki/00010001.key")
+d2=(--server "127.0.0.1:$port" --ca "$work/pki/ca.crt" --cert "$work/pki/00010002.crt" --key "$work/pki/00010002.key")
+
+step "7. Device 00010002 listens; device 00010001 writes to it over mutual TLS"
+"$dev" listen "${d2[@]}" --count 2 > "$work/listen.out" 2>&1 &
+listener=$!
+sleep 0.5
+run "$dev" ping "${d1[@]}" --count 2
+run "$dev" send "${d1[@]}" --to 00010002 --type 1000 --param '<text>hello, neighbour</text>'
+run "$dev" send "${d1[@]}" --to 00010002 --type 1000 --param '<reading unit="C">21.5</reading>'
+wait "$listener" || true
+listener=
+printf 'what 00010002 received (type from to seq parameters):\n'
+cat "$work/listen.out"
+
+step "8. A spoof: 00010001 claims to be 00010002 (§4: Error 403, the link stays)"
+"$dev" encode --from 00010002 --to 00010002 --type 1000 --param '<text>not me</text>' > "$work/spoof.xml"
+printf '$ nap-device send --raw spoof.xml (From="00010002" on 00010001'"'"'s link)\n'
+rc=0
+"$dev" send "${d1[@]}" --raw "$work/spoof.xml" || rc=$?
+[ "$rc" = 1 ] || { echo "demo: the spoof was not refused (exit $rc)" >&2; exit 1; }
+printf 'refused, exit status 1\n'
+printf '$ nap-device send --to 000100FF (not registered)\n'
+"$dev" send "${d1[@]}" --to 000100FF --type 1000 --param '<x/>' || true
+
+step "9. Stop the domain server (SIGTERM: Logout to every device, exit 0)"
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+pid=
+echo "nap-domain exited with status $rc"
+[ "$rc" = 0 ] || exit 1
+printf 'its log:\n'
+sed 's/^/  /' "$work/domain.log"
+
+step "10. How fast the parser is on this machine (make bench for more)"
 "$build/test/bench_envelope" 0.3 | head -3
 
 printf '\nDemo done. Everything it made is in %s.\n' "$work"
