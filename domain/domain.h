@@ -79,7 +79,7 @@ struct link {
 	time_t			 err_since;
 	uint64_t		 msgs_in, msgs_out;
 	time_t			 since;		/* accepted, or closing since */
-	time_t			 last_rx;	/* last byte received */
+	int64_t			 last_rx;	/* last byte received, ms */
 	struct event		*closer;	/* flush, close_notify, free */
 	int			 shut;		/* close_notify sent */
 	struct link		*prev, *next;	/* the worker's list */
@@ -148,7 +148,7 @@ void	server_stop(struct server *);
 void	server_reload(struct server *);
 void	server_free(struct server *);
 void	worker_flush(struct worker *);
-void	worker_send(struct worker *, uint16_t node, uint32_t id,
+void	worker_send(struct worker *, uint16_t node, uint64_t where,
 	    enum item_kind, const uint8_t *frame, size_t len);
 
 /* link.c */
@@ -172,5 +172,8 @@ int	send_error(struct link *, int code, uint32_t seq, uint32_t to,
 int	send_frame(struct link *, uint32_t type, uint32_t seq, uint32_t to,
 	    const char *session, const char *params);
 uint32_t server_seq(struct server *);
+
+/* link.c */
+int64_t	mono_ms(void);
 
 #endif /* NAP_DOMAIN_H */

@@ -80,7 +80,8 @@ link_adopt(struct worker *w, int fd)
 	/* Bound the input held per link: one frame plus a read (§2). */
 	bufferevent_setwatermark(l->bev, EV_READ, 0, hi);
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
-	l->since = l->last_rx = w->now;
+	l->since = w->now;
+	l->last_rx = mono_ms();
 	l->next = w->links;
 	if (w->links != NULL)
 		w->links->prev = l;
@@ -96,6 +97,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	unsigned long e;
 
 	if (l->state == L_CLOSING) {	/* flush timed out or failed */
+		if (what & BEV_EVENT_CONNECTED)
+			return;	/* late news of a handshake we already used */
 		link_free(l);
 		return;
 	}
@@ -138,6 +141,16 @@ identify(struct link *l)
 	return 0;
 }
 
+/* Monotonic milliseconds (the vDSO makes this cheap enough per read). */
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
@@ -148,7 +161,7 @@ read_cb(struct bufferevent *bev, void *arg)
 	uint32_t len = 0;
 	size_t avail;
 
-	l->last_rx = w->now;	/* §5 heartbeat: any byte counts */
+	l->last_rx = mono_ms();	/* §5 heartbeat: any byte counts */
 	while (l->state != L_CLOSING && (avail = evbuffer_get_length(in)) >=
 	    4) {
 		evbuffer_copyout(in, pre, 4);
@@ -194,6 +207,10 @@ on_frame(struct link *l, const uint8_t *frame, size_t flen)
 	struct env_error err;
 	struct pipe_ctx ctx;
 
+	/* A filter may pass the first records up before the CONNECTED
+	 * event: data means the handshake is over. */
+	if (l->state == L_HANDSHAKE && identify(l) == -1)
+		return -1;
 	if (env_parse_header(w->parser, frame + 4, flen - 4, &h, &err) ==
 	    -1) {
 		if (l->state != L_ONLINE) {
@@ -204,10 +221,6 @@ on_frame(struct link *l, const uint8_t *frame, size_t flen)
 		proto_error(l, err.code, 0, NULL, err.reason);
 		return l->state == L_CLOSING ? -1 : 0;
 	}
-	/* A filter may pass the first records up before the CONNECTED
-	 * event: data means the handshake is over. */
-	if (l->state == L_HANDSHAKE && identify(l) == -1)
-		return -1;
 	if (l->state == L_LOGIN)
 		return on_login(l, frame, flen, &h);
 	l->msgs_in++;
@@ -224,7 +237,13 @@ on_frame(struct link *l, const uint8_t *frame, size_t flen)
 		break;
 	case PIPE_REJECT:
 		w->refused++;
-		proto_error(l, ctx.error, h.seq, &h, ctx.reason);
+		/* §4 counts only malformed frames and breaches of §3 toward
+		 * closing a link; a refused route is an answer, not abuse. */
+		if (ctx.error == 404 || ctx.error == 503)
+			send_error(l, ctx.error, h.seq, h.to, h.session,
+			    ctx.reason);
+		else
+			proto_error(l, ctx.error, h.seq, &h, ctx.reason);
 		break;
 	case PIPE_ANSWERED:
 		break;
@@ -310,7 +329,7 @@ set_online(struct link *l)
 	old = atomic_exchange_explicit(&s->slot[node], mine,
 	    memory_order_acq_rel);
 	if (old != 0)
-		worker_send(w, node, (uint32_t)(old >> 16), IT_KICK, NULL, 0);
+		worker_send(w, node, old, IT_KICK, NULL, 0);
 	w->node[node] = l;
 	l->state = L_ONLINE;
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
@@ -443,6 +462,7 @@ link_sweep(struct worker *w)
 {
 	struct link *l, *next;
 	time_t now = w->now;
+	int64_t now_ms = mono_ms();
 	long hb = w->srv->conf.hb_timeout;
 
 	for (l = w->links; l != NULL; l = next) {
@@ -450,7 +470,7 @@ link_sweep(struct worker *w)
 		switch (l->state) {
 		case L_ONLINE:
 			/* §5: nothing received for `timeout` seconds. */
-			if (now - l->last_rx >= hb)
+			if (now_ms - l->last_rx >= hb * 1000)
 				link_close(l, "heartbeat timeout");
 			break;
 		case L_HANDSHAKE:

@@ -162,7 +162,7 @@ route_message(struct link *l, struct pipe_ctx *c)
 		if (v == 0)
 			refuse_offline(w, h);
 		else	/* forward the received bytes, prefix included (§6) */
-			worker_send(w, node, (uint32_t)(v >> 16), IT_DELIVER,
+			worker_send(w, node, v, IT_DELIVER,
 			    c->body - 4, c->len + 4);
 		break;
 	default:
@@ -230,7 +230,7 @@ route_deliver_local(struct worker *w, uint16_t node, uint32_t id,
 	}
 	v = atomic_load_explicit(&w->srv->slot[node], memory_order_acquire);
 	if (v != 0 && (uint32_t)(v >> 16) != id) {	/* logged in again */
-		worker_send(w, node, (uint32_t)(v >> 16), IT_DELIVER, frame,
+		worker_send(w, node, v, IT_DELIVER, frame,
 		    len);
 		return;
 	}
@@ -265,7 +265,7 @@ answer(struct worker *w, int code, const struct env_header *h,
 	    h->session, t);
 	n = build(buf, sizeof(buf), 6, s->token, server_seq(s), s->code,
 	    h->from, params);
-	worker_send(w, h->from & 0xffff, (uint32_t)(v >> 16), IT_DELIVER,
+	worker_send(w, h->from & 0xffff, v, IT_DELIVER,
 	    (const uint8_t *)buf, n);
 }
 

@@ -80,7 +80,7 @@ static int
 worker_init(struct server *s, struct worker *w, int idx)
 {
 	struct event_config *cfg = event_config_new();
-	struct timeval second = { 1, 0 };
+	struct timeval second = { 0, 250000 };	/* 4 sweeps a second */
 
 	w->srv = s;
 	w->idx = idx;
@@ -106,24 +106,21 @@ worker_init(struct server *s, struct worker *w, int idx)
 }
 
 /*
- * Queues an item for the worker that owns the destination link; sent in
- * one batch per destination worker by worker_flush().
+ * Queues an item for the link found at `where' (a slot value: link id
+ * << 16 | worker + 1), sent in one batch per destination worker by
+ * worker_flush().  A link of this worker is served at once.  The
+ * destination comes from the caller's slot read, never from a second
+ * read: a replaced login must reach the old link's worker.
  */
 void
-worker_send(struct worker *w, uint16_t node, uint32_t id,
+worker_send(struct worker *w, uint16_t node, uint64_t where,
     enum item_kind kind, const uint8_t *frame, size_t len)
 {
-	struct server *s = w->srv;
-	uint64_t v = atomic_load_explicit(&s->slot[node],
-	    memory_order_acquire);
+	uint32_t id = (uint32_t)(where >> 16);
 	struct item it = { .kind = (uint8_t)kind, .node = node, .id = id,
 	    .len = (uint32_t)len };
-	int d;
+	int d = where == 0 ? w->idx : (int)(where & 0xffff) - 1;
 
-	if (v == 0)
-		d = w->idx;	/* went away: handled as offline locally */
-	else
-		d = (int)(v & 0xffff) - 1;
 	if (d == w->idx) {
 		if (kind == IT_DELIVER)
 			route_deliver_local(w, node, id, frame, len);
