@@ -915,9 +915,10 @@ nap_want_write(const struct nap *n)
 int
 nap_next_timeout_ms(const struct nap *n)
 {
-	int64_t now = nap_now_ms(), t = -1, d;
+	int64_t now = nap_now_ms(), t = INT64_MAX, d;
 
-#define SOONER(x) do { d = (x); if (t < 0 || d < t) t = d; } while (0)
+	/* An overdue timer (d <= 0) wins: it is due now. */
+#define SOONER(x) do { d = (x); if (d < t) t = d; } while (0)
 	switch (n->state) {
 	case NAP_ST_IDLE:
 	case NAP_ST_CLOSED:
@@ -946,6 +947,8 @@ nap_next_timeout_ms(const struct nap *n)
 		break;
 	}
 #undef SOONER
+	if (t == INT64_MAX)
+		return -1;		/* no timer: wait for I/O only */
 	if (t < 0)
 		t = 0;
 	return t > INT32_MAX ? INT32_MAX : (int)t;
