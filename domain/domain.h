@@ -47,6 +47,7 @@ struct dconf {
 	long		 threads;
 	size_t		 max_frame;
 	size_t		 out_cap;
+	size_t		 in_cap;
 	int		 syslog;
 	char		*registry, *store;
 	struct conf_list platform;
@@ -82,6 +83,9 @@ struct link {
 	int64_t			 last_rx;	/* last byte received, ms */
 	struct event		*closer;	/* flush, close_notify, free */
 	int			 shut;		/* close_notify sent */
+	size_t			 held;		/* bytes of a partial frame */
+	int64_t			 partial_since;	/* its first byte, ms */
+	int			 paused;	/* reading stopped (input cap) */
 	struct link		*prev, *next;	/* the worker's list */
 };
 
@@ -119,6 +123,8 @@ struct worker {
 	struct event		*tick;		/* 1 s: clock and deadlines */
 	time_t			 now;		/* monotonic seconds */
 	uint64_t		 routed, refused;
+	size_t			 held;		/* partial-frame bytes, all links */
+	size_t			 held_cap;	/* this worker's input-cap share */
 };
 
 struct server {

@@ -32,6 +32,7 @@ static void	set_online(struct link *);
 static void	close_poll(evutil_socket_t, short, void *);
 static size_t	link_unsent(struct link *);
 static int	identify(struct link *);
+static void	account_input(struct link *, size_t);
 static bool	pin_matches(struct link *, const char *);
 
 void
@@ -179,7 +180,36 @@ read_cb(struct bufferevent *bev, void *arg)
 			break;		/* link closed: stop reading */
 		evbuffer_drain(in, (size_t)len + 4);
 	}
+	if (l->state != L_CLOSING)
+		account_input(l, evbuffer_get_length(in));
 	worker_flush(w);
+}
+
+/*
+ * §2: input is bounded per link (the read watermark: one frame plus a
+ * read) and in total: the bytes of incomplete frames held by a worker's
+ * links are counted, and past the worker's share of input-cap a link
+ * with a partial frame stops reading until the total halves (link_sweep
+ * resumes it).  A frame must also complete within the heartbeat timeout
+ * from its first byte, or a slow sender could hold its buffer forever
+ * while each byte resets the heartbeat clock (HARDENING.md).
+ */
+static void
+account_input(struct link *l, size_t partial)
+{
+	struct worker *w = l->w;
+
+	if (partial > 0 && l->held == 0)
+		l->partial_since = mono_ms();
+	w->held += partial;
+	w->held -= l->held;
+	l->held = partial;
+	if (partial > 0 && w->held > w->held_cap && !l->paused) {
+		l->paused = 1;
+		bufferevent_disable(l->bev, EV_READ);
+		log_warnx("link %u: %08X paused: %zu bytes of partial frames "
+		    "held by this thread", l->id, l->code, w->held);
+	}
 }
 
 /* §4 "16 protocol errors within 60 s close it". */
@@ -472,6 +502,13 @@ link_sweep(struct worker *w)
 			/* §5: nothing received for `timeout` seconds. */
 			if (now_ms - l->last_rx >= hb * 1000)
 				link_close(l, "heartbeat timeout");
+			else if (l->held > 0 && now_ms - l->partial_since >=
+			    hb * 1000)
+				link_close(l, "frame not completed in time");
+			else if (l->paused && w->held <= w->held_cap / 2) {
+				l->paused = 0;
+				bufferevent_enable(l->bev, EV_READ);
+			}
 			break;
 		case L_HANDSHAKE:
 		case L_LOGIN:
@@ -513,6 +550,7 @@ link_free(struct link *l)
 	struct worker *w = l->w;
 	if (l->closer != NULL)
 		event_free(l->closer);
+	w->held -= l->held;
 	bufferevent_free(l->bev);
 	if (l->prev != NULL)
 		l->prev->next = l->next;

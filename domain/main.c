@@ -45,6 +45,8 @@ static const struct conf_key dkeys[] = {
 	    "largest frame of the federation (§2)" },
 	{ "output-cap", CONF_SIZE, K(out_cap), "4M", 65536, 1073741824,
 	    "bytes queued to a device before it is closed as a slow reader" },
+	{ "input-cap", CONF_SIZE, K(in_cap), "256M", 1048576, 68719476736L,
+	    "bytes of incomplete frames held across all links (§2)" },
 	{ "syslog", CONF_BOOL, K(syslog), "no", 0, 0, "log to syslog" },
 	{ "registry", CONF_STR, K(registry), NULL, 0, 0,
 	    "the device registry (SQLite; nap-ctl edits it)" },

@@ -84,6 +84,7 @@ worker_init(struct server *s, struct worker *w, int idx)
 
 	w->srv = s;
 	w->idx = idx;
+	w->held_cap = s->conf.in_cap / (size_t)s->nworkers;
 	pthread_mutex_init(&w->mu, NULL);
 	/* Coalesce epoll_ctl calls within a loop turn. */
 	if (cfg == NULL)

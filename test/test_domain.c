@@ -136,6 +136,7 @@ static void	test_relogin_session(void);
 static void	test_rf_still_serving(void);
 static void	test_rf_stop(void);
 static void	test_silent_dropped(void);
+static void	test_slow_frame_dropped(void);
 static void	test_heartbeat_gaps(void);
 static void	test_heartbeat_kept(void);
 static void	test_hb_stop(void);
@@ -1104,6 +1105,38 @@ test_silent_dropped(void)
 }
 
 /*
+ * A slow sender: a frame trickled one byte every 0.5 s keeps resetting
+ * the heartbeat clock, but the frame itself must complete within the
+ * heartbeat timeout of its first byte (HARDENING.md), else the link goes.
+ */
+static void
+test_slow_frame_dropped(void)
+{
+	struct itest_raw r;
+	unsigned frames = 0;
+	/* A prefix announcing 100 bytes, then bytes that never finish it. */
+	static const unsigned char part[] = { 0, 0, 0, 100, '<', 'M', 'e',
+	    's', 's', 'a', 'g', 'e', ' ', 'v' };
+	size_t i;
+
+	if (!raw_online(&r, srv_hb.port, IT_DEV(53)))
+		goto out;
+	for (i = 0; i < sizeof(part); i++) {
+		if (itest_raw_write(&r, part + i, 1) != 0)
+			break;		/* closed: the deadline passed */
+		itest_sleep_ms(500);
+	}
+	/* Each byte reset the heartbeat clock, so without a frame deadline
+	 * the link would still be open 0.5 s after the last byte; with it,
+	 * it was closed about 2 s after the first, seconds ago. */
+	IT_ASSERT(i < sizeof(part) || itest_raw_wait_closed(&r, 300,
+	    &frames) == 0, "a frame trickled over %zu s (heartbeat timeout "
+	    "2 s) was still open after its last byte", sizeof(part) / 2);
+out:
+	itest_raw_close(&r);
+}
+
+/*
  * §5: a link is closed once nothing came for `timeout` seconds, not
  * before: a device whose Checks leave 1.4 s gaps (timeout 2 s) is kept.
  * The gaps are pauses of this scenario, with 0.6 s to spare.
@@ -1679,6 +1712,8 @@ init_domain_tests(void)
 		{ "a device silent for less than the timeout is kept",
 		    test_heartbeat_gaps },
 		{ "a heartbeating device is kept", test_heartbeat_kept },
+		{ "a frame trickled byte by byte is cut off",
+		    test_slow_frame_dropped },
 		{ "SIGTERM: exit status 0", test_hb_stop },
 		{ NULL, NULL },
 	};
