@@ -350,7 +350,7 @@ locate(struct link *l, const struct pipe_ctx *c)
 	xmlNodePtr n;
 	xmlChar *code = NULL;
 	uint32_t target;
-	char params[512];
+	char params[512], addr[256];
 	int rc;
 
 	if (env_parse(w->parser, c->body, c->len, &m, &err) == -1 ||
@@ -371,11 +371,13 @@ locate(struct link *l, const struct pipe_ctx *c)
 		send_error(l, 404, c->h->seq, c->h->to, c->h->session,
 		    rc == 1 ? "unknown code" : "registry unavailable");
 	else {
+		/* The address comes from the config: escape it like any text. */
+		esc(addr, sizeof(addr), s->conf.public_address ?
+		    s->conf.public_address : "");
 		snprintf(params, sizeof(params), "<location code=\"%08X\" "
 		    "domain=\"%08X\" address=\"%s\" online=\"%d\"/>", target,
-		    s->code, s->conf.public_address ? s->conf.public_address :
-		    "", target == s->code || atomic_load(&s->slot[target &
-		    0xffff]) != 0);
+		    s->code, addr, target == s->code ||
+		    atomic_load(&s->slot[target & 0xffff]) != 0);
 		send_frame(l, 31, c->h->seq, l->code, s->token, params);
 	}
 	xmlFree(code);

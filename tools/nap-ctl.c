@@ -153,7 +153,7 @@ static int	parse_code(const char *, uint32_t *);
 static int	parse_codes(int, char **, uint32_t **, size_t *);
 static int	cmp_u32(const void *, const void *);
 static int	parse_permits_arg(const char *, const char **);
-static int	set_enabled(struct ctl *, int, char **, bool);
+static int	for_each_code(struct ctl *, int, char **, int);
 static int	cert_fingerprint(const char *, uint32_t, char *, char *,
 		    size_t);
 static int	find_certs(char *, size_t);
@@ -645,8 +645,21 @@ out:
 	return rc;
 }
 
+/* What a many-codes command does to one device. */
+enum each_op { OP_REMOVE, OP_ENABLE, OP_DISABLE };
+
 static int
-cmd_remove(struct ctl *c, int argc, char **argv)
+each_one(struct ctl *c, int op, uint32_t code)
+{
+	if (op == OP_REMOVE)
+		return registry_remove(c->reg, code, c->err, sizeof(c->err));
+	return registry_set_enabled(c->reg, code, op == OP_ENABLE, c->err,
+	    sizeof(c->err));
+}
+
+/* Applies op to every code named, all or nothing (one transaction). */
+static int
+for_each_code(struct ctl *c, int argc, char **argv, int op)
 {
 	uint32_t *codes;
 	size_t n, i;
@@ -656,55 +669,36 @@ cmd_remove(struct ctl *c, int argc, char **argv)
 	if (registry_begin(c->reg, c->err, sizeof(c->err)) == -1)
 		goto err;
 	for (i = 0; i < n; i++)
-		if (registry_remove(c->reg, codes[i], c->err,
-		    sizeof(c->err)) == -1)
+		if (each_one(c, op, codes[i]) == -1)
 			goto err;
 	if (registry_commit(c->reg, c->err, sizeof(c->err)) == -1)
 		goto err;
 	free(codes);
 	return 0;
 err:
-	warnx("%s%s", c->err, n > 1 ? "; no device removed" : "");
+	warnx("%s%s", c->err, n > 1 ? (op == OP_REMOVE ?
+	    "; no device removed" : "; no device changed") : "");
 	registry_rollback(c->reg);
 	free(codes);
 	return EXIT_FAIL;
 }
 
 static int
-set_enabled(struct ctl *c, int argc, char **argv, bool on)
+cmd_remove(struct ctl *c, int argc, char **argv)
 {
-	uint32_t *codes;
-	size_t n, i;
-
-	if (parse_codes(argc, argv, &codes, &n) == -1)
-		return EXIT_USAGE;
-	if (registry_begin(c->reg, c->err, sizeof(c->err)) == -1)
-		goto err;
-	for (i = 0; i < n; i++)
-		if (registry_set_enabled(c->reg, codes[i], on, c->err,
-		    sizeof(c->err)) == -1)
-			goto err;
-	if (registry_commit(c->reg, c->err, sizeof(c->err)) == -1)
-		goto err;
-	free(codes);
-	return 0;
-err:
-	warnx("%s%s", c->err, n > 1 ? "; no device changed" : "");
-	registry_rollback(c->reg);
-	free(codes);
-	return EXIT_FAIL;
+	return for_each_code(c, argc, argv, OP_REMOVE);
 }
 
 static int
 cmd_enable(struct ctl *c, int argc, char **argv)
 {
-	return set_enabled(c, argc, argv, true);
+	return for_each_code(c, argc, argv, OP_ENABLE);
 }
 
 static int
 cmd_disable(struct ctl *c, int argc, char **argv)
 {
-	return set_enabled(c, argc, argv, false);
+	return for_each_code(c, argc, argv, OP_DISABLE);
 }
 
 static int
