@@ -28,6 +28,7 @@
 #include "envelope.h"
 #include "pipe.h"
 #include "registry.h"
+#include "store.h"
 
 #define MAX_WORKERS	64
 #define NODES		65536
@@ -52,6 +53,11 @@ struct dconf {
 	char		*registry, *store;
 	struct conf_list platform;
 	char		*public_address;
+	long		 unconf_max;	/* §5: unconfirmed per link, >= 256 */
+	long		 ttl_default, ttl_max;	/* §3 TTL */
+	size_t		 store_quota;	/* bytes, all destinations */
+	long		 store_device_quota;	/* messages per device */
+	long		 session_keep;	/* seconds a session may be resumed */
 };
 
 /* Decisions the routing hook makes and the route step carries out. */
@@ -61,6 +67,66 @@ enum route {
 	R_DEVICE,	/* §5 case 1: a device of this region */
 	R_SELF,		/* §5 case 2: this domain server's subscribers */
 	R_LOCATE,	/* type 30 */
+};
+
+/*
+ * Items crossing between threads (in an inbox evbuffer), each followed
+ * by len bytes.  A message carries what the destination's confirmation
+ * and receipt need (§5), so that it is never parsed twice.
+ */
+enum item_kind {
+	IT_DELIVER = 1,	/* a frame for a device link */
+	IT_KICK,	/* replaced by a newer login (§4) */
+	IT_STORED,	/* a stored frame, one row of a page (store.c) */
+	IT_PAGE_END,	/* end of a page: seq = rows in it */
+	IT_DRAIN,	/* the store has rows for you from ord on */
+};
+#define MF_ACK		0x01	/* the sender asked for receipts */
+#define MF_RECEIPT	0x02	/* a server's Ack or Error: no receipt */
+struct item {
+	uint8_t		kind;
+	uint8_t		flags;		/* MF_* */
+	uint16_t	node;
+	uint32_t	id;		/* destination link id */
+	uint32_t	len;		/* bytes that follow: a whole frame */
+	uint32_t	from, to, seq, type;
+	uint32_t	ttl;		/* seconds it may wait in a store */
+	int64_t		row;		/* store row, 0 when not stored */
+	int64_t		ord;		/* its place in the store */
+	char		session[16];	/* the sender's SessionId */
+};
+
+/*
+ * What a link has written and the device has not confirmed yet (§5):
+ * a ring of descriptions and the frames' bytes, in write order.  The
+ * store (drain) state says where new messages for the device go: to the
+ * link (live), or behind the stored ones (drain, wait).
+ */
+struct unc {
+	int64_t		row;
+	uint32_t	from, seq, type, len, ttl;
+	uint8_t		flags;
+	char		session[16];
+};
+enum dstate {
+	D_LIVE,		/* nothing stored: write to the link */
+	D_DRAIN,	/* stored rows first, in pages */
+	D_WAIT,		/* replaced a login: wait for its return */
+};
+struct dlv {
+	enum dstate	 state;
+	struct unc	*ring;
+	uint32_t	 cap, head, n;
+	struct evbuffer	*bytes;		/* the unconfirmed frames */
+	int64_t		 cursor;	/* last ord fetched */
+	int		 fetching;	/* a page is on its way */
+	int		 puts;		/* stored since that fetch */
+};
+
+/* A batch of items per destination thread, moved under one lock. */
+struct outbox {
+	struct evbuffer	*q[MAX_WORKERS];
+	uint64_t	 dirty;
 };
 
 enum link_state { L_HANDSHAKE, L_LOGIN, L_ONLINE, L_CLOSING };
@@ -86,16 +152,8 @@ struct link {
 	size_t			 held;		/* bytes of a partial frame */
 	int64_t			 partial_since;	/* its first byte, ms */
 	int			 paused;	/* reading stopped (input cap) */
+	struct dlv		 d;		/* deliveries (deliver.c) */
 	struct link		*prev, *next;	/* the worker's list */
-};
-
-/* Items crossing between workers (in an inbox evbuffer). */
-enum item_kind { IT_DELIVER = 1, IT_KICK };
-struct item {
-	uint8_t		kind;
-	uint16_t	node;
-	uint32_t	id;		/* destination link id */
-	uint32_t	len;		/* bytes that follow: a whole frame */
 };
 
 struct server;
@@ -111,8 +169,7 @@ struct worker {
 	int			*newfds;
 	size_t			 nnew, capnew;
 	int			 stop_req, reload_req;
-	struct evbuffer		*outq[MAX_WORKERS];	/* local batches */
-	uint64_t		 dirty;			/* outq bits */
+	struct outbox		 out;		/* local batches */
 	struct env_parser	*parser;
 	struct registry		*reg;
 	struct link		*links;			/* every link */
@@ -144,8 +201,17 @@ struct server {
 	int			 nworkers;
 	atomic_uint		 rr;
 	struct worker		 w[MAX_WORKERS];
+	struct store		*store;
 	/* node -> (link id << 16 | worker + 1); 0 = not logged in. */
 	_Atomic uint64_t	 slot[NODES];
+	/* node -> the store may hold rows not written to its link. */
+	_Atomic uint8_t		 backlog[NODES];
+	/* §5 sessions a device may resume, mirrored on disk. */
+	pthread_mutex_t		 sess_mu;
+	struct sess {
+		char		 id[17];
+		int64_t		 expires;	/* Unix seconds */
+	}			 sess[NODES];
 };
 
 /* server.c */
@@ -154,8 +220,13 @@ void	server_stop(struct server *);
 void	server_reload(struct server *);
 void	server_free(struct server *);
 void	worker_flush(struct worker *);
-void	worker_send(struct worker *, uint16_t node, uint64_t where,
-	    enum item_kind, const uint8_t *frame, size_t len);
+void	worker_send(struct worker *, uint64_t where, struct item *,
+	    const uint8_t *frame);
+int	outbox_init(struct outbox *, int n);
+void	outbox_free(struct outbox *, int n);
+void	outbox_add(struct outbox *, int dest, const struct item *,
+	    const uint8_t *frame, const uint8_t *body, size_t blen);
+void	outbox_flush(struct server *, struct outbox *);
 
 /* link.c */
 void	link_adopt(struct worker *, int fd);
@@ -171,8 +242,14 @@ void	link_sweep(struct worker *);
 /* route.c */
 int	route_install(struct server *);
 void	route_message(struct link *, struct pipe_ctx *);
-void	route_deliver_local(struct worker *, uint16_t node, uint32_t id,
-	    const uint8_t *frame, size_t len);
+void	route_deliver_local(struct worker *, struct item *,
+	    const uint8_t *frame);
+size_t	server_frame(struct server *, char *buf, size_t cap, uint32_t type,
+	    uint32_t seq, uint32_t to, const char *params);
+size_t	receipt_frame(struct server *, char *buf, size_t cap,
+	    const struct item *msg, int code, const char *text,
+	    struct item *out);
+void	esc(char *out, size_t cap, const char *s);
 int	send_error(struct link *, int code, uint32_t seq, uint32_t to,
 	    const char *session, const char *text);
 int	send_frame(struct link *, uint32_t type, uint32_t seq, uint32_t to,
@@ -181,5 +258,22 @@ uint32_t server_seq(struct server *);
 
 /* link.c */
 int64_t	mono_ms(void);
+
+/* deliver.c: the device side of §5 (confirmations, receipts, drains) */
+void	dlv_start(struct link *, int replaced);
+void	dlv_offer(struct link *, const struct item *, const uint8_t *frame);
+void	dlv_stored(struct link *, const struct item *, const uint8_t *frame);
+void	dlv_page_end(struct link *, uint32_t rows);
+void	dlv_drain(struct link *, int64_t from_ord);
+void	dlv_confirm(struct link *, const uint8_t *body, size_t len);
+void	dlv_return(struct link *);
+void	dlv_free(struct link *);
+void	deliver_to_code(struct server *, struct worker *, struct outbox *,
+	    struct item *, const uint8_t *frame);
+void	dlv_receipt(struct worker *, const struct item *msg, int code,
+	    const char *text);
+void	dlv_unknown_kick(struct worker *, uint16_t node);
+void	item_from_header(struct server *, struct item *,
+	    const struct env_header *);
 
 #endif /* NAP_DOMAIN_H */

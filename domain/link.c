@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <event2/bufferevent_ssl.h>
+#include <libxml/tree.h>
 
 #include "domain.h"
 #include "log.h"
@@ -28,7 +29,9 @@ static int	on_login(struct link *, const uint8_t *, size_t,
 static void	login_reply(struct link *, uint32_t);
 static void	proto_error(struct link *, int, uint32_t,
 		    const struct env_header *, const char *);
-static void	set_online(struct link *);
+static void	set_online(struct link *, const char *resume);
+static void	resume_wanted(struct link *, const uint8_t *, size_t, char *);
+static void	choose_session(struct link *, const char *);
 static void	close_poll(evutil_socket_t, short, void *);
 static size_t	link_unsent(struct link *);
 static int	identify(struct link *);
@@ -309,10 +312,9 @@ on_login(struct link *l, const uint8_t *frame, size_t flen,
 	struct server *s = w->srv;
 	struct reg_device d;
 	const char *why = NULL;
+	char want[17];
 	int rc;
 
-	(void)frame;
-	(void)flen;
 	if (h->type != 1) {
 		send_error(l, 401, h->seq, h->to, h->session, "not logged in");
 		link_close(l, "first frame is not Login");
@@ -339,34 +341,107 @@ on_login(struct link *l, const uint8_t *frame, size_t flen,
 	}
 	l->permits = d.permits;
 	l->kind = d.kind;
-	set_online(l);
+	resume_wanted(l, frame, flen, want);
+	set_online(l, want);
 	login_reply(l, h->seq);
-	log_info("link %u: %08X logged in, session %s", l->id, l->code,
-	    l->session);
+	log_info("link %u: %08X logged in, session %s%s", l->id, l->code,
+	    l->session, want[0] != '\0' && strcmp(want, l->session) == 0 ?
+	    " (resumed)" : "");
 	return 0;
 }
 
-/* Claims the node; an older link with the same code is replaced (§4). */
+/* Login's <resume session="S"/> (§4), or "" in want[17]. */
 static void
-set_online(struct link *l)
+resume_wanted(struct link *l, const uint8_t *frame, size_t flen, char *want)
+{
+	struct env_msg *m = NULL;
+	struct env_error err;
+	xmlNodePtr n;
+	xmlChar *v = NULL;
+
+	want[0] = '\0';
+	if (env_parse(l->w->parser, frame + 4, flen - 4, &m, &err) == -1 ||
+	    (n = env_msg_parameters_node(m)) == NULL) {
+		env_msg_free(m);
+		return;
+	}
+	for (n = n->children; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE &&
+		    xmlStrcmp(n->name, BAD_CAST "resume") == 0)
+			break;
+	if (n != NULL && (v = xmlGetProp(n, BAD_CAST "session")) != NULL &&
+	    xmlStrlen(v) == 16)
+		memcpy(want, v, 17);
+	xmlFree(v);
+	env_msg_free(m);
+}
+
+/*
+ * §5 sessions: the one asked for when this server still knows it for
+ * this device, else a new one; kept in memory and on disk (store) for
+ * session-keep seconds from the last activity.
+ */
+static void
+choose_session(struct link *l, const char *want)
+{
+	struct server *s = l->w->srv;
+	struct sess *e = &s->sess[l->code & 0xffff];
+	int64_t now = (int64_t)time(NULL);
+	uint8_t rnd[8];
+
+	pthread_mutex_lock(&s->sess_mu);
+	if (want[0] != '\0' && strcmp(e->id, want) == 0 && e->expires > now)
+		memcpy(l->session, want, 17);
+	else {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			fatalx("RAND_bytes failed");
+		for (int i = 0; i < 8; i++)
+			snprintf(l->session + 2 * i, 3, "%02X", rnd[i]);
+		memcpy(e->id, l->session, 17);
+	}
+	e->expires = now + s->conf.session_keep;
+	pthread_mutex_unlock(&s->sess_mu);
+	store_session(s->store, l->code & 0xffff, l->session, e->expires);
+}
+
+/* At close: the session may be resumed for session-keep from now. */
+static void
+keep_session(struct link *l)
+{
+	struct server *s = l->w->srv;
+	struct sess *e = &s->sess[l->code & 0xffff];
+	int64_t exp = (int64_t)time(NULL) + s->conf.session_keep;
+	int mine;
+
+	pthread_mutex_lock(&s->sess_mu);
+	if ((mine = strcmp(e->id, l->session) == 0))
+		e->expires = exp;
+	pthread_mutex_unlock(&s->sess_mu);
+	if (mine)
+		store_session(s->store, l->code & 0xffff, l->session, exp);
+}
+
+/*
+ * Claims the node; an older link with the same code is replaced (§4)
+ * and its unconfirmed messages come to this one first (dlv_start).
+ */
+static void
+set_online(struct link *l, const char *want)
 {
 	struct worker *w = l->w;
 	struct server *s = w->srv;
 	uint16_t node = l->code & 0xffff;
 	uint64_t mine = (uint64_t)l->id << 16 | (uint64_t)(w->idx + 1), old;
-	uint8_t rnd[8];
+	struct item kick = { .kind = IT_KICK, .node = node };
 
+	choose_session(l, want);
 	old = atomic_exchange_explicit(&s->slot[node], mine,
 	    memory_order_acq_rel);
-	if (old != 0)
-		worker_send(w, node, old, IT_KICK, NULL, 0);
 	w->node[node] = l;
 	l->state = L_ONLINE;
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		fatalx("RAND_bytes failed");
-	for (int i = 0; i < 8; i++)
-		snprintf(l->session + 2 * i, 3, "%02X", rnd[i]);
-
+	dlv_start(l, old != 0);
+	if (old != 0)
+		worker_send(w, old, &kick, NULL);
 }
 
 static void
@@ -427,6 +502,10 @@ link_close(struct link *l, const char *why)
 	if (l->state == L_CLOSING)
 		return;
 	if (l->state == L_ONLINE) {
+		/* §5: unconfirmed messages back to the store before the slot
+		 * is free, so a new login finds them queued ahead. */
+		dlv_return(l);
+		keep_session(l);
 		atomic_compare_exchange_strong(&s->slot[node], &mine, 0);
 		if (w->node[node] == l)
 			w->node[node] = NULL;
@@ -551,6 +630,7 @@ link_free(struct link *l)
 	if (l->closer != NULL)
 		event_free(l->closer);
 	w->held -= l->held;
+	dlv_free(l);
 	bufferevent_free(l->bev);
 	if (l->prev != NULL)
 		l->prev->next = l->next;

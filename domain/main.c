@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "domain.h"
 #include "log.h"
+#include "storedb.h"
 #include "tls.h"
 
 #define K(f)	offsetof(struct dconf, f)
@@ -52,6 +53,18 @@ static const struct conf_key dkeys[] = {
 	    "the device registry (SQLite; nap-ctl edits it)" },
 	{ "store", CONF_STR, K(store), NULL, 0, 0,
 	    "message store (default: beside the registry)" },
+	{ "unconfirmed-max", CONF_INT, K(unconf_max), "1024", 256, 1000000,
+	    "messages written to a device and not confirmed, per link (§5)" },
+	{ "ttl-default", CONF_INT, K(ttl_default), "86400", 0, 31536000,
+	    "seconds a message without TTL may wait in the store (§3)" },
+	{ "ttl-max", CONF_INT, K(ttl_max), "604800", 0, 31536000,
+	    "cap on a message's TTL (§3)" },
+	{ "store-quota", CONF_SIZE, K(store_quota), "1G", 65536,
+	    1099511627776L, "bytes the store holds for all devices (507)" },
+	{ "store-device-quota", CONF_INT, K(store_device_quota), "100000", 1,
+	    1000000000, "messages the store holds per device (507)" },
+	{ "session-keep", CONF_INT, K(session_keep), "86400", 0, 31536000,
+	    "seconds a device's session may be resumed (§5)" },
 	{ "platform", CONF_STRLIST, K(platform), NULL, 0, 0,
 	    "platform server HOST:PORT (repeatable)" },
 	{ "public-address", CONF_STR, K(public_address), NULL, 0, 0,
@@ -115,6 +128,13 @@ check_conf(struct server *s, int create, char *err, size_t errlen)
 		return -1;
 	}
 	registry_close(r);
+	if (c->store == NULL && (c->store = storedb_default_path(c->registry))
+	    == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (c->ttl_default > c->ttl_max)
+		c->ttl_default = c->ttl_max;
 	s->nworkers = (int)(c->threads > 0 ? c->threads : ncores());
 	return 0;
 }
@@ -180,6 +200,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < 8; i++)
 		snprintf(s->token + 2 * i, 3, "%02X", rnd[i]);
 	pthread_mutex_init(&s->ctx_mu, NULL);
+	pthread_mutex_init(&s->sess_mu, NULL);
 	if (server_start(s, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	for (int i = 0; i < 3; i++)

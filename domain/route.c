@@ -20,12 +20,11 @@ static enum pipe_verdict hook_route(struct pipe_ctx *, void *);
 static enum pipe_verdict hook_metrics(struct pipe_ctx *, void *);
 static size_t	build(char *, size_t, uint32_t, const char *, uint32_t,
 		    uint32_t, uint32_t, const char *);
-static void	esc(char *, size_t, const char *);
 static void	answer(struct worker *, int, const struct env_header *,
 		    const char *);
-static void	link_type(struct link *, const struct env_header *);
+static void	link_type(struct link *, const struct pipe_ctx *);
 static void	locate(struct link *, const struct pipe_ctx *);
-static void	refuse_offline(struct worker *, const struct env_header *);
+static void	to_offline(struct worker *, struct item *, const uint8_t *);
 
 #define FRAME_MAX_SERVER	2048	/* frames a server creates */
 
@@ -143,12 +142,14 @@ route_message(struct link *l, struct pipe_ctx *c)
 	struct worker *w = l->w;
 	struct server *s = w->srv;
 	const struct env_header *h = c->h;
-	uint16_t node = (uint16_t)c->route_arg;
+	struct reg_device d;
+	struct item it;
 	uint64_t v;
+	int rc;
 
 	switch (c->route) {
 	case R_LINK:
-		link_type(l, h);
+		link_type(l, c);
 		break;
 	case R_LOCATE:
 		locate(l, c);
@@ -158,12 +159,20 @@ route_message(struct link *l, struct pipe_ctx *c)
 		    "no subscriber for this type here");
 		break;
 	case R_DEVICE:
-		v = atomic_load_explicit(&s->slot[node], memory_order_acquire);
-		if (v == 0)
-			refuse_offline(w, h);
+		item_from_header(s, &it, h);
+		it.len = (uint32_t)c->len + 4;
+		v = atomic_load_explicit(&s->slot[it.node],
+		    memory_order_acquire);
+		/* §5 case 1: the link, or the store if registered and on. */
+		if (v == 0 && (rc = registry_get(w->reg, h->to, &d)) != 0)
+			answer(w, rc == 1 ? 404 : 503, h, rc == 1 ?
+			    "unknown destination" : "registry unavailable");
+		else if (v == 0 && !d.enabled)
+			answer(w, 403, h, "destination disabled");
+		else if (v == 0)
+			to_offline(w, &it, c->body - 4);
 		else	/* forward the received bytes, prefix included (§6) */
-			worker_send(w, node, v, IT_DELIVER,
-			    c->body - 4, c->len + 4);
+			worker_send(w, v, &it, c->body - 4);
 		break;
 	default:
 		break;
@@ -172,9 +181,10 @@ route_message(struct link *l, struct pipe_ctx *c)
 
 /* Link-level reserved types (§4, §5). */
 static void
-link_type(struct link *l, const struct env_header *h)
+link_type(struct link *l, const struct pipe_ctx *c)
 {
 	struct server *s = l->w->srv;
+	const struct env_header *h = c->h;
 
 	switch (h->type) {
 	case 1:
@@ -184,6 +194,9 @@ link_type(struct link *l, const struct env_header *h)
 	case 3:		/* Check: CheckReply echoing the Seq, never forwarded */
 		send_frame(l, 4, h->seq, l->code, s->token, NULL);
 		break;
+	case 5:		/* §5 device confirmation */
+		dlv_confirm(l, c->body, c->len);
+		break;
 	case 7:
 		link_close(l, "logout");
 		break;
@@ -191,86 +204,71 @@ link_type(struct link *l, const struct env_header *h)
 		send_error(l, 404, h->seq, h->to, h->session,
 		    "function servers are not supported by this server yet");
 		break;
-	default:	/* 4 CheckReply; 5 confirmations (§5) */
+	default:	/* 4 CheckReply */
 		break;
 	}
 }
 
 /*
- * The destination is not connected: 404 unregistered, 403 disabled, and
- * without a store (yet) an offline device is what TTL="0" gets: 408.
+ * The destination is registered and offline: the store (§5), unless
+ * TTL 0 forbids it (408).  Logged in meanwhile: to its link after all.
  */
 static void
-refuse_offline(struct worker *w, const struct env_header *h)
+to_offline(struct worker *w, struct item *it, const uint8_t *frame)
 {
-	struct reg_device d;
-	int rc = registry_get(w->reg, h->to, &d);
+	struct server *s = w->srv;
+	uint64_t v;
 
-	if (rc == 1)
-		answer(w, 404, h, "unknown destination");
-	else if (rc == 0 && !d.enabled)
-		answer(w, 403, h, "destination disabled");
-	else
-		answer(w, 408, h, "destination offline");
+	if (it->ttl == 0) {
+		dlv_receipt(w, it, 408, "destination offline (TTL 0)");
+		return;
+	}
+	if (store_put(s->store, it, frame, 1) == 0)
+		return;
+	v = atomic_load_explicit(&s->slot[it->node], memory_order_acquire);
+	if (v != 0)
+		worker_send(w, v, it, frame);
+	else	/* out again already: the store after all */
+		(void)store_put(s->store, it, frame, 0);
 }
 
 /* Delivers a frame queued for a link of this worker (or re-routes it). */
 void
-route_deliver_local(struct worker *w, uint16_t node, uint32_t id,
-    const uint8_t *frame, size_t len)
+route_deliver_local(struct worker *w, struct item *it, const uint8_t *frame)
 {
-	struct link *l = w->node[node];
-	struct env_header h;
-	struct env_error err;
+	struct link *l = w->node[it->node];
 	uint64_t v;
 
-	if (l != NULL && l->id == id && l->state == L_ONLINE) {
-		link_write(l, frame, len);
+	if (l != NULL && l->id == it->id && l->state == L_ONLINE) {
+		dlv_offer(l, it, frame);
 		return;
 	}
-	v = atomic_load_explicit(&w->srv->slot[node], memory_order_acquire);
-	if (v != 0 && (uint32_t)(v >> 16) != id) {	/* logged in again */
-		worker_send(w, node, v, IT_DELIVER, frame,
-		    len);
+	v = atomic_load_explicit(&w->srv->slot[it->node], memory_order_acquire);
+	if (v != 0 && (uint32_t)(v >> 16) != it->id) {	/* logged in again */
+		worker_send(w, v, it, frame);
 		return;
 	}
-	if (env_parse_header(w->parser, frame + 4, len - 4, &h, &err) == 0)
-		refuse_offline(w, &h);
+	to_offline(w, it, frame);
 }
 
 /*
- * An Error for the sender of h, wherever it is connected (§4: never in
- * answer to an Ack or an Error, so errors cannot loop).
+ * An Error for the sender of h, wherever it is: its link, or the store
+ * when it is offline (§5).  Never in answer to an Ack or an Error (§4),
+ * so errors cannot loop.
  */
 static void
 answer(struct worker *w, int code, const struct env_header *h,
     const char *text)
 {
-	struct server *s = w->srv;
-	char buf[FRAME_MAX_SERVER], params[512], t[256];
-	uint64_t v;
-	size_t n;
+	struct item it;
 
 	w->refused++;
-	if (h->type == 5 || h->type == 6 || env_code_region(h->from) !=
-	    s->region)
-		return;
-	v = atomic_load_explicit(&s->slot[h->from & 0xffff],
-	    memory_order_acquire);
-	if (v == 0)
-		return;		/* sender gone too: nothing to tell */
-	esc(t, sizeof(t), text);
-	snprintf(params, sizeof(params), "<error code=\"%d\" seq=\"%u\" "
-	    "to=\"%08X\" session=\"%s\" text=\"%s\"/>", code, h->seq, h->to,
-	    h->session, t);
-	n = build(buf, sizeof(buf), 6, s->token, server_seq(s), s->code,
-	    h->from, params);
-	worker_send(w, h->from & 0xffff, v, IT_DELIVER,
-	    (const uint8_t *)buf, n);
+	item_from_header(w->srv, &it, h);
+	dlv_receipt(w, &it, code, text);
 }
 
 /* Escapes text for a double-quoted attribute value. */
-static void
+void
 esc(char *out, size_t cap, const char *s)
 {
 	size_t n = 0;
@@ -309,6 +307,50 @@ build(char *buf, size_t cap, uint32_t type, const char *session,
 		fatalx("internal: server frame of type %u too long", type);
 	env_frame_put_len((uint8_t *)buf, (uint32_t)n);
 	return (size_t)n + 4;
+}
+
+size_t
+server_frame(struct server *s, char *buf, size_t cap, uint32_t type,
+    uint32_t seq, uint32_t to, const char *params)
+{
+	return build(buf, cap, type, s->token, seq, s->code, to, params);
+}
+
+/*
+ * A receipt for msg, to its sender (§4): code 0 is an Ack whose status
+ * is text (stored, delivered), else an Error.  *out describes the frame
+ * for delivery.  Returns its length.
+ */
+size_t
+receipt_frame(struct server *s, char *buf, size_t cap,
+    const struct item *msg, int code, const char *text, struct item *out)
+{
+	char params[512], t[256], sess[17];
+
+	memcpy(sess, msg->session, 16);
+	sess[16] = '\0';
+	esc(t, sizeof(t), text);
+	if (code == 0)
+		snprintf(params, sizeof(params), "<ack seq=\"%u\" to=\"%08X\" "
+		    "session=\"%s\" status=\"%s\"/>", msg->seq, msg->to, sess,
+		    t);
+	else
+		snprintf(params, sizeof(params), "<error code=\"%d\" "
+		    "seq=\"%u\" to=\"%08X\" session=\"%s\" text=\"%s\"/>",
+		    code, msg->seq, msg->to, sess, t);
+	memset(out, 0, sizeof(*out));
+	out->kind = IT_DELIVER;
+	out->flags = MF_RECEIPT;
+	out->type = code == 0 ? 5 : 6;
+	out->seq = server_seq(s);
+	out->from = s->code;
+	out->to = msg->from;
+	out->node = (uint16_t)(msg->from & 0xffff);
+	out->ttl = (uint32_t)s->conf.ttl_default;
+	memcpy(out->session, s->token, 16);
+	out->len = (uint32_t)build(buf, cap, out->type, s->token, out->seq,
+	    s->code, msg->from, params);
+	return out->len;
 }
 
 int

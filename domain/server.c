@@ -100,10 +100,98 @@ worker_init(struct server *s, struct worker *w, int idx)
 	    NULL || event_add(w->tick, &second) == -1)
 		return -1;
 	w->now = mono_now();
-	for (int i = 0; i < s->nworkers; i++)
-		if ((w->outq[i] = evbuffer_new()) == NULL)
+	return outbox_init(&w->out, s->nworkers);
+}
+
+int
+outbox_init(struct outbox *ob, int n)
+{
+	for (int i = 0; i < n; i++)
+		if ((ob->q[i] = evbuffer_new()) == NULL)
 			return -1;
 	return 0;
+}
+
+void
+outbox_free(struct outbox *ob, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ob->q[i] != NULL)
+			evbuffer_free(ob->q[i]);
+}
+
+/*
+ * Adds an item for thread `dest' to a local batch.  The bytes after it
+ * are `a' (it->len bytes), or when b is given a 4-byte prefix `a' and
+ * the blen bytes of b (a stored row).
+ */
+void
+outbox_add(struct outbox *ob, int dest, const struct item *it,
+    const uint8_t *a, const uint8_t *b, size_t blen)
+{
+	evbuffer_add(ob->q[dest], it, sizeof(*it));
+	if (b != NULL) {
+		evbuffer_add(ob->q[dest], a, 4);
+		evbuffer_add(ob->q[dest], b, blen);
+	} else if (it->len > 0)
+		evbuffer_add(ob->q[dest], a, it->len);
+	ob->dirty |= 1ull << dest;
+}
+
+/* Moves every local batch to its thread's inbox: one lock per thread. */
+void
+outbox_flush(struct server *s, struct outbox *ob)
+{
+	while (ob->dirty != 0) {
+		int d = __builtin_ctzll(ob->dirty);
+		struct worker *o = &s->w[d];
+
+		ob->dirty &= ob->dirty - 1;
+		pthread_mutex_lock(&o->mu);
+		evbuffer_add_buffer(o->inbox, ob->q[d]);
+		pthread_mutex_unlock(&o->mu);
+		event_active(o->wake, EV_READ, 0);
+	}
+}
+
+/* The link an item names, if it is still this worker's and online. */
+static struct link *
+item_link(struct worker *w, const struct item *it)
+{
+	struct link *l = w->node[it->node];
+
+	return l != NULL && l->id == it->id && l->state == L_ONLINE ? l : NULL;
+}
+
+/* One item for this worker, from its inbox or from itself. */
+static void
+handle_item(struct worker *w, struct item *it, const uint8_t *p)
+{
+	struct link *l;
+
+	switch (it->kind) {
+	case IT_DELIVER:
+		route_deliver_local(w, it, p);
+		break;
+	case IT_KICK:
+		if ((l = item_link(w, it)) != NULL)
+			link_kick(l, "replaced by a newer login");
+		else	/* gone already: the new login must not wait */
+			dlv_unknown_kick(w, it->node);
+		break;
+	case IT_STORED:		/* a link gone: the row stays stored */
+		if ((l = item_link(w, it)) != NULL)
+			dlv_stored(l, it, p);
+		break;
+	case IT_PAGE_END:
+		if ((l = item_link(w, it)) != NULL)
+			dlv_page_end(l, it->seq);
+		break;
+	case IT_DRAIN:
+		if ((l = item_link(w, it)) != NULL)
+			dlv_drain(l, it->ord);
+		break;
+	}
 }
 
 /*
@@ -114,43 +202,22 @@ worker_init(struct server *s, struct worker *w, int idx)
  * read: a replaced login must reach the old link's worker.
  */
 void
-worker_send(struct worker *w, uint16_t node, uint64_t where,
-    enum item_kind kind, const uint8_t *frame, size_t len)
+worker_send(struct worker *w, uint64_t where, struct item *it,
+    const uint8_t *frame)
 {
-	uint32_t id = (uint32_t)(where >> 16);
-	struct item it = { .kind = (uint8_t)kind, .node = node, .id = id,
-	    .len = (uint32_t)len };
-	int d = where == 0 ? w->idx : (int)(where & 0xffff) - 1;
+	int d = (int)(where & 0xffff) - 1;
 
-	if (d == w->idx) {
-		if (kind == IT_DELIVER)
-			route_deliver_local(w, node, id, frame, len);
-		else if (w->node[node] != NULL && w->node[node]->id == id)
-			link_kick(w->node[node], "replaced by a newer login");
-		return;
-	}
-	evbuffer_add(w->outq[d], &it, sizeof(it));
-	if (len > 0)
-		evbuffer_add(w->outq[d], frame, len);
-	w->dirty |= 1ull << d;
+	it->id = (uint32_t)(where >> 16);
+	if (d == w->idx)
+		handle_item(w, it, frame);
+	else
+		outbox_add(&w->out, d, it, frame, NULL, 0);
 }
 
-/* Moves every local batch to its worker's inbox: one lock per worker. */
 void
 worker_flush(struct worker *w)
 {
-	struct server *s = w->srv;
-
-	while (w->dirty != 0) {
-		int d = __builtin_ctzll(w->dirty);
-		struct worker *o = &s->w[d];
-
-		w->dirty &= w->dirty - 1;
-		pthread_mutex_lock(&o->mu);
-		evbuffer_add_buffer(o->inbox, w->outq[d]);
-		pthread_mutex_unlock(&o->mu);
-		event_active(o->wake, EV_READ, 0);
-	}
+	outbox_flush(w->srv, &w->out);
 }
 
 static void
@@ -162,11 +229,7 @@ drain_inbox(struct worker *w, struct evbuffer *in)
 	while (evbuffer_get_length(in) >= sizeof(it)) {
 		evbuffer_remove(in, &it, sizeof(it));
 		p = it.len ? evbuffer_pullup(in, it.len) : NULL;
-		if (it.kind == IT_DELIVER)
-			route_deliver_local(w, it.node, it.id, p, it.len);
-		else if (it.kind == IT_KICK && w->node[it.node] != NULL &&
-		    w->node[it.node]->id == it.id)
-			link_kick(w->node[it.node], "replaced by a newer login");
+		handle_item(w, &it, p);
 		evbuffer_drain(in, it.len);
 	}
 	worker_flush(w);
@@ -340,6 +403,9 @@ server_start(struct server *s, char *err, size_t errlen)
 			snprintf(err, errlen, "worker %d: no memory", i);
 			return -1;
 		}
+	if ((s->store = store_open(s, s->conf.store, err, errlen)) == NULL ||
+	    store_start(s->store, err, errlen) == -1)
+		return -1;
 	if (route_install(s) == -1) {
 		snprintf(err, errlen, "pipe: cannot install hooks");
 		return -1;
@@ -372,6 +438,8 @@ server_stop(struct server *s)
 	}
 	for (int i = 0; i < s->nworkers; i++)
 		pthread_join(s->w[i].tid, NULL);
+	/* The links' returns are queued: the store commits them last. */
+	store_stop(s->store);
 }
 
 /* SIGHUP: new TLS context for new links; workers re-check the registry. */
@@ -398,6 +466,7 @@ server_reload(struct server *s)
 		pthread_mutex_unlock(&s->w[i].mu);
 		event_active(s->w[i].wake, EV_READ, 0);
 	}
+	store_recount(s->store);
 	log_info("reload: certificates, CRL and registry re-read");
 }
 
@@ -407,9 +476,7 @@ server_free(struct server *s)
 	for (int i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->w[i];
 
-		for (int j = 0; j < s->nworkers; j++)
-			if (w->outq[j] != NULL)
-				evbuffer_free(w->outq[j]);
+		outbox_free(&w->out, s->nworkers);
 		if (w->inbox != NULL)
 			evbuffer_free(w->inbox);
 		if (w->wake != NULL)
@@ -432,4 +499,5 @@ server_free(struct server *s)
 	if (s->ctx != NULL)
 		SSL_CTX_free(s->ctx);
 	pipe_free(s->pipe);
+	store_free(s->store);
 }
