@@ -1,8 +1,9 @@
 /*
  * nap-ctl.c - registry and server administration (DESIGN.md §7, §9).
  *
- * Edits a domain's device registry (domain/registry.c) and tells a
- * running server to re-read it.  Subcommands are dispatched through a
+ * Edits a domain's device registry (domain/registry.c), tells a running
+ * server to re-read it, and lists or purges its message store
+ * (ctl_store.c).  Subcommands are dispatched through a
  * table (tmux's cmd_entry); options are parsed once for the whole line
  * and each command says which ones it takes.
  *
@@ -29,8 +30,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "ctl_store.h"
 #include "envelope.h"
 #include "registry.h"
+#include "storedb.h"
 
 extern char **environ;
 
@@ -56,6 +59,11 @@ enum {
 	O_PID = 1 << 9,
 	O_CERT = 1 << 10,
 	O_HELP = 1 << 11,
+	O_STORE = 1 << 12,
+	O_XML = 1 << 13,
+	O_LIMIT = 1 << 14,
+	O_ALL = 1 << 15,
+	O_EXPIRED = 1 << 16,
 };
 
 static const struct option long_opts[] = {
@@ -71,12 +79,17 @@ static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, O_PID },
 	{ "cert", required_argument, NULL, O_CERT },
 	{ "help", no_argument, NULL, O_HELP },
+	{ "store", required_argument, NULL, O_STORE },
+	{ "xml", no_argument, NULL, O_XML },
+	{ "limit", required_argument, NULL, O_LIMIT },
+	{ "all", no_argument, NULL, O_ALL },
+	{ "expired", no_argument, NULL, O_EXPIRED },
 	{ NULL, 0, NULL, 0 },
 };
 
 /* How a command opens the registry. */
 enum reg_mode {
-	RM_NONE,	/* needs no registry */
+	RM_NONE,	/* needs no registry (store commands open the store) */
 	RM_CREATE,	/* create it when missing */
 	RM_WRITE,	/* must exist */
 	RM_READ,	/* must exist; read-only when not writable */
@@ -93,6 +106,8 @@ struct ctl {
 	const char		*pid_file;
 	const char		*pid;
 	const char		*cert;
+	const char		*store;
+	const char		*limit;
 	struct registry		*reg;
 	char			 err[512];
 };
@@ -117,6 +132,9 @@ static int	cmd_pin(struct ctl *, int, char **);
 static int	cmd_list(struct ctl *, int, char **);
 static int	cmd_show(struct ctl *, int, char **);
 static int	cmd_reload(struct ctl *, int, char **);
+static int	cmd_store_list(struct ctl *, int, char **);
+static int	cmd_store_show(struct ctl *, int, char **);
+static int	cmd_store_purge(struct ctl *, int, char **);
 
 static const struct cmd_entry cmds[] = {
 	{ "init", "init [--region RRRR]", O_REGION, RM_CREATE, 0, 0,
@@ -141,6 +159,12 @@ static const struct cmd_entry cmds[] = {
 	    cmd_show },
 	{ "reload", "reload --pid-file FILE | --pid PID", O_PID_FILE | O_PID,
 	    RM_NONE, 0, 0, cmd_reload },
+	{ "store list", "store list [CODE[-CODE]...] [--json]",
+	    O_STORE | O_JSON, RM_NONE, 0, -1, cmd_store_list },
+	{ "store show", "store show CODE [--json | --xml] [--limit N]",
+	    O_STORE | O_JSON | O_XML | O_LIMIT, RM_NONE, 1, 1, cmd_store_show },
+	{ "store purge", "store purge CODE[-CODE]... | --all [--expired]",
+	    O_STORE | O_ALL | O_EXPIRED, RM_NONE, 0, -1, cmd_store_purge },
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
@@ -166,6 +190,8 @@ static void	json_str(const char *);
 static void	print_json(const struct reg_device *);
 static void	print_text(const struct reg_device *);
 static int	list_cb(const struct reg_device *, void *);
+static const char *registry_path(struct ctl *);
+static int	store_open(struct ctl *, sqlite3 **, int64_t *);
 
 /* ---- messages --------------------------------------------------------- */
 
@@ -198,12 +224,15 @@ failx(int status, const char *fmt, ...)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: nap-ctl [--registry FILE] COMMAND [ARGS]\n");
+	fprintf(f, "usage: nap-ctl [--registry FILE] [--store FILE] COMMAND "
+	    "[ARGS]\n");
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(f, "       nap-ctl %s\n", cmds[i].usage);
-	fprintf(f, "The registry is --registry FILE or $NAP_REGISTRY; "
-	    "CODE is 8 hex digits RRRRNNNN,\nCODE-CODE a range of them; "
-	    "RANGES is like 1000-1999,2500 (\"all\" for every type).\n");
+	fprintf(f, "The registry is --registry FILE or $NAP_REGISTRY; the "
+	    "message store is --store FILE,\nelse the file beside the "
+	    "registry (registry.db -> registry-store.db).\nCODE is 8 hex "
+	    "digits RRRRNNNN, CODE-CODE a range of them; RANGES is like\n"
+	    "1000-1999,2500 (\"all\" for every type).\n");
 }
 
 static const char *
@@ -943,6 +972,150 @@ cmd_reload(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* ---- the message store ------------------------------------------------ */
+
+/* --registry FILE, else $NAP_REGISTRY, else NULL. */
+static const char *
+registry_path(struct ctl *c)
+{
+	const char *env;
+
+	if (c->registry == NULL && (env = getenv("NAP_REGISTRY")) != NULL &&
+	    *env != '\0')
+		c->registry = env;
+	return c->registry;
+}
+
+/*
+ * Opens the store that must exist: --store FILE, else the file beside
+ * the registry (storedb_default_path), as nap-domain does; and sets
+ * *now, the clock, or $NAP_CTL_NOW for the tests.  Returns 0, or an
+ * exit status after a message.
+ */
+static int
+store_open(struct ctl *c, sqlite3 **db, int64_t *now)
+{
+	const char *path = c->store, *env;
+	char *def = NULL, *end;
+	long long v;
+
+	if ((env = getenv("NAP_CTL_NOW")) != NULL && *env != '\0') {
+		errno = 0;
+		v = strtoll(env, &end, 10);
+		if (*end != '\0' || errno != 0 || v < 0)
+			return failx(EXIT_USAGE, "bad NAP_CTL_NOW '%s': Unix "
+			    "seconds", env);
+		*now = v;
+	} else
+		*now = (int64_t)time(NULL);
+	if (path == NULL) {
+		if (registry_path(c) == NULL)
+			return failx(EXIT_USAGE, "no store: give --store FILE, "
+			    "or --registry FILE (or set NAP_REGISTRY) for the "
+			    "store beside it");
+		if ((def = storedb_default_path(c->registry)) == NULL)
+			return failx(EXIT_FAIL, "out of memory");
+		path = def;
+	}
+	*db = storedb_open(path, 0, c->err, sizeof(c->err));
+	free(def);
+	if (*db == NULL)
+		return failx(EXIT_FAIL, "%s", c->err);
+	return 0;
+}
+
+static int
+cmd_store_list(struct ctl *c, int argc, char **argv)
+{
+	uint32_t *codes = NULL;
+	size_t n = 0;
+	sqlite3 *db = NULL;
+	int64_t now;
+	int rc;
+
+	if (argc > 0 && parse_codes(argc, argv, &codes, &n) == -1)
+		return EXIT_USAGE;
+	if ((rc = store_open(c, &db, &now)) != 0)
+		goto out;
+	if (store_list(db, now, (c->given & O_JSON) != 0, codes, n, c->err,
+	    sizeof(c->err)) == -1) {
+		fflush(stdout);
+		rc = failx(EXIT_FAIL, "%s", c->err);
+	}
+out:
+	sqlite3_close(db);
+	free(codes);
+	return rc;
+}
+
+static int
+cmd_store_show(struct ctl *c, int argc, char **argv)
+{
+	enum store_fmt fmt = SF_TEXT;
+	long long limit = -1;
+	sqlite3 *db = NULL;
+	uint32_t code;
+	int64_t now;
+	char *end;
+	int rc;
+
+	(void)argc;
+	if (parse_code(argv[0], &code) == -1)
+		return failx(EXIT_USAGE, "bad code '%s': not 8 hex digits",
+		    argv[0]);
+	if ((c->given & O_JSON) && (c->given & O_XML))
+		return failx(EXIT_USAGE, "store show takes --json or --xml, "
+		    "not both");
+	if (c->given & O_JSON)
+		fmt = SF_JSON;
+	else if (c->given & O_XML)
+		fmt = SF_XML;
+	if (c->limit != NULL) {
+		errno = 0;
+		limit = strtoll(c->limit, &end, 10);
+		if (c->limit[0] < '0' || c->limit[0] > '9' || *end != '\0' ||
+		    errno != 0 || limit < 1)
+			return failx(EXIT_USAGE, "bad --limit '%s': a number "
+			    "of rows, 1 or more", c->limit);
+	}
+	if ((rc = store_open(c, &db, &now)) != 0)
+		goto out;
+	if (store_show(db, now, code, fmt, limit, c->err, sizeof(c->err)) ==
+	    -1) {
+		fflush(stdout);
+		rc = failx(EXIT_FAIL, "%s", c->err);
+	}
+out:
+	sqlite3_close(db);
+	return rc;
+}
+
+static int
+cmd_store_purge(struct ctl *c, int argc, char **argv)
+{
+	uint32_t *codes = NULL;
+	size_t n = 0;
+	sqlite3 *db = NULL;
+	int64_t now, deleted = 0;
+	int rc;
+
+	if ((argc > 0) == ((c->given & O_ALL) != 0))
+		return failx(EXIT_USAGE, "store purge takes codes or --all");
+	if (argc > 0 && parse_codes(argc, argv, &codes, &n) == -1)
+		return EXIT_USAGE;
+	if ((rc = store_open(c, &db, &now)) != 0)
+		goto out;
+	if (store_purge(db, now, codes, n, (c->given & O_EXPIRED) != 0,
+	    &deleted, c->err, sizeof(c->err)) == -1)
+		rc = failx(EXIT_FAIL, "%s; nothing deleted", c->err);
+	else
+		printf("deleted %lld\n", (long long)deleted);
+out:
+	sqlite3_close(db);
+	free(codes);
+	return rc;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 int
@@ -950,7 +1123,6 @@ main(int argc, char **argv)
 {
 	const struct cmd_entry *cmd = NULL;
 	struct ctl c;
-	const char *env;
 	size_t i, words = 0;
 	unsigned extra;
 	int ch, nops, rc, flags;
@@ -980,6 +1152,8 @@ main(int argc, char **argv)
 		case O_PID_FILE: c.pid_file = optarg; break;
 		case O_PID: c.pid = optarg; break;
 		case O_CERT: c.cert = optarg; break;
+		case O_STORE: c.store = optarg; break;
+		case O_LIMIT: c.limit = optarg; break;
 		}
 	}
 	argc -= optind;
@@ -1006,9 +1180,13 @@ main(int argc, char **argv)
 			return failx(EXIT_USAGE, "device needs a subcommand "
 			    "(add, remove, enable, disable, permit, pin, list, "
 			    "show)");
-		if (strcmp(argv[0], "device") == 0)
-			return failx(EXIT_USAGE, "unknown device subcommand "
-			    "'%s' (try --help)", argv[1]);
+		if (strcmp(argv[0], "store") == 0 && argc < 2)
+			return failx(EXIT_USAGE, "store needs a subcommand "
+			    "(list, show, purge)");
+		if (strcmp(argv[0], "device") == 0 ||
+		    strcmp(argv[0], "store") == 0)
+			return failx(EXIT_USAGE, "unknown %s subcommand "
+			    "'%s' (try --help)", argv[0], argv[1]);
 		return failx(EXIT_USAGE, "unknown command '%s' (try --help)",
 		    argv[0]);
 	}
@@ -1023,10 +1201,7 @@ main(int argc, char **argv)
 	}
 
 	if (cmd->mode != RM_NONE) {
-		if (c.registry == NULL && (env = getenv("NAP_REGISTRY")) !=
-		    NULL && *env != '\0')
-			c.registry = env;
-		if (c.registry == NULL)
+		if (registry_path(&c) == NULL)
 			return failx(EXIT_USAGE, "no registry: give --registry "
 			    "FILE or set NAP_REGISTRY");
 		flags = 0;
