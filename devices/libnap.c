@@ -432,6 +432,10 @@ nap_set_queue_limit(struct nap *n, size_t bytes, unsigned unacked)
 {
 	if (bytes < 4096 || unacked == 0)
 		return nap_fail(n, NAP_E_INVAL, "queue limits too small");
+	/* Resent messages must land in the receivers' duplicate window. */
+	if (unacked > NAP_DUP_WINDOW / 2)
+		return nap_fail(n, NAP_E_INVAL, "at most %d messages may wait "
+		    "for a receipt", NAP_DUP_WINDOW / 2);
 	n->queue_max = bytes;
 	n->unacked_max = unacked;
 	return 0;

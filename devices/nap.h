@@ -182,7 +182,9 @@ int	nap_set_connect_timeout(struct nap *, unsigned ms);
 int	nap_set_max_frame(struct nap *, uint32_t bytes);
 
 /* Bound of the send queue in bytes (default 8 MiB) and of the messages
- * sent with NAP_ACK still waiting for a receipt (default 1024). */
+ * sent with NAP_ACK still waiting for a receipt (default 1024, at most
+ * 2048: a resent message must stay within the receivers' duplicate
+ * window of 4096 Seqs per sender session). */
 int	nap_set_queue_limit(struct nap *, size_t bytes, unsigned unacked);
 
 /* Ask the first Login to resume this session (16 hex digits); later

@@ -22,7 +22,7 @@
 #define NAP_CONFIRM_COUNT	16	/* §5: confirm at least every 16 */
 #define NAP_CONFIRM_MS		200	/* ... or 200 ms */
 #define NAP_DUP_SENDERS		1024	/* sender sessions remembered */
-#define NAP_DUP_WINDOW		512	/* Seqs remembered below the high mark */
+#define NAP_DUP_WINDOW		4096	/* Seqs remembered below the high mark */
 #define NAP_ENV_SLACK		1024	/* §2: device frames <= max_frame-1024 */
 #define NAP_CTRL_MAX		(1024u * 1024)	/* stop reading above this */
 #define NAP_WBUF		16384	/* frames coalesced per write */

@@ -53,7 +53,7 @@ static const struct conf_key dkeys[] = {
 	    "the device registry (SQLite; nap-ctl edits it)" },
 	{ "store", CONF_STR, K(store), NULL, 0, 0,
 	    "message store (default: beside the registry)" },
-	{ "unconfirmed-max", CONF_INT, K(unconf_max), "1024", 256, 1000000,
+	{ "unconfirmed-max", CONF_INT, K(unconf_max), "1024", 256, 4096,
 	    "messages written to a device and not confirmed, per link (§5)" },
 	{ "ttl-default", CONF_INT, K(ttl_default), "86400", 0, 31536000,
 	    "seconds a message without TTL may wait in the store (§3)" },
