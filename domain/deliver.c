@@ -44,6 +44,9 @@ void
 dlv_start(struct link *l, int replaced)
 {
 	struct dlv *d = &l->d;
+	struct worker *w = l->w;
+	unsigned home = atomic_load(&w->srv->home[node_of(l)]);
+	struct item bar = { .kind = IT_BARRIER, .node = node_of(l) };
 
 	d->cursor = INT64_MIN;
 	d->fetching = d->puts = 0;
@@ -51,7 +54,12 @@ dlv_start(struct link *l, int replaced)
 		fatalx("link %u: no memory", l->id);
 	if (replaced)
 		d->state = D_WAIT;
-	else if (store_backlog(store_of(l), node_of(l))) {
+	else if (home != 0 && home - 1 != (unsigned)w->idx) {
+		/* Messages on the offline path may still be at the old
+		 * home: it stores them, then the store says drain. */
+		d->state = D_WAIT;
+		worker_send(w, home, &bar, NULL);
+	} else if (store_backlog(store_of(l), node_of(l))) {
 		d->state = D_DRAIN;
 		fetch(l);
 	} else

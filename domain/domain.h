@@ -80,6 +80,7 @@ enum item_kind {
 	IT_STORED,	/* a stored frame, one row of a page (store.c) */
 	IT_PAGE_END,	/* end of a page: seq = rows in it */
 	IT_DRAIN,	/* the store has rows for you from ord on */
+	IT_BARRIER,	/* to a node's home: answer through the store */
 };
 #define MF_ACK		0x01	/* the sender asked for receipts */
 #define MF_RECEIPT	0x02	/* a server's Ack or Error: no receipt */
@@ -204,6 +205,13 @@ struct server {
 	struct store		*store;
 	/* node -> (link id << 16 | worker + 1); 0 = not logged in. */
 	_Atomic uint64_t	 slot[NODES];
+	/*
+	 * node -> worker + 1 of its last link (0: none since start).  A
+	 * message for an offline device goes to the store through this
+	 * worker, behind what is still on its way to the closed link, so
+	 * that one sender's messages keep their order (§5).
+	 */
+	_Atomic uint8_t		 home[NODES];
 	/* node -> the store may hold rows not written to its link. */
 	_Atomic uint8_t		 backlog[NODES];
 	/* §5 sessions a device may resume, mirrored on disk. */

@@ -442,6 +442,7 @@ set_online(struct link *l, const char *want)
 	dlv_start(l, old != 0);
 	if (old != 0)
 		worker_send(w, old, &kick, NULL);
+	atomic_store(&s->home[node], (uint8_t)(w->idx + 1));
 }
 
 static void

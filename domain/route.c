@@ -25,6 +25,7 @@ static void	answer(struct worker *, int, const struct env_header *,
 static void	link_type(struct link *, const struct pipe_ctx *);
 static void	locate(struct link *, const struct pipe_ctx *);
 static void	to_offline(struct worker *, struct item *, const uint8_t *);
+static void	to_home(struct worker *, struct item *, const uint8_t *);
 
 #define FRAME_MAX_SERVER	2048	/* frames a server creates */
 
@@ -170,7 +171,7 @@ route_message(struct link *l, struct pipe_ctx *c)
 		else if (v == 0 && !d.enabled)
 			answer(w, 403, h, "destination disabled");
 		else if (v == 0)
-			to_offline(w, &it, c->body - 4);
+			to_home(w, &it, c->body - 4);
 		else	/* forward the received bytes, prefix included (§6) */
 			worker_send(w, v, &it, c->body - 4);
 		break;
@@ -232,6 +233,23 @@ to_offline(struct worker *w, struct item *it, const uint8_t *frame)
 		(void)store_put(s->store, it, frame, 0);
 }
 
+/*
+ * An offline device's message goes to the store through the worker of
+ * its last link: behind the messages still on their way to that link,
+ * which that worker stores when it finds the link gone.  Straight to the
+ * store, a sender's newer message could overtake them (§5 order).
+ */
+static void
+to_home(struct worker *w, struct item *it, const uint8_t *frame)
+{
+	unsigned h = atomic_load(&w->srv->home[it->node]);
+
+	if (h == 0 || h - 1 == (unsigned)w->idx)
+		to_offline(w, it, frame);
+	else	/* link id 0: the offline path */
+		worker_send(w, h, it, frame);
+}
+
 /* Delivers a frame queued for a link of this worker (or re-routes it). */
 void
 route_deliver_local(struct worker *w, struct item *it, const uint8_t *frame)
@@ -244,6 +262,17 @@ route_deliver_local(struct worker *w, struct item *it, const uint8_t *frame)
 		return;
 	}
 	v = atomic_load_explicit(&w->srv->slot[it->node], memory_order_acquire);
+	if (v != 0 && it->id == 0 && it->ttl != 0) {
+		/*
+		 * Sent on the offline path, and the device logged in since:
+		 * newer messages may be at its link already.  Behind them in
+		 * the store, and the link drains it (the login's barrier
+		 * covers what came before it).
+		 */
+		(void)store_put(w->srv->store, it, frame, 0);
+		store_return(w->srv->store, it->node, NULL, 0, NULL);
+		return;
+	}
 	if (v != 0 && (uint32_t)(v >> 16) != it->id) {	/* logged in again */
 		worker_send(w, v, it, frame);
 		return;

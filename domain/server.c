@@ -191,6 +191,9 @@ handle_item(struct worker *w, struct item *it, const uint8_t *p)
 		if ((l = item_link(w, it)) != NULL)
 			dlv_drain(l, it->ord);
 		break;
+	case IT_BARRIER:	/* what came before it is stored: say so */
+		store_return(w->srv->store, it->node, NULL, 0, NULL);
+		break;
 	}
 }
 

@@ -546,7 +546,8 @@ do_return(struct store *st, const struct sreq *rq, const uint8_t *p)
 		bytes += u.len;
 	}
 	po.it.node = rq->node;
-	po.it.ord = ord - rq->count;
+	/* Nothing moved: the link's cursor stays where it is. */
+	po.it.ord = rq->count ? ord - rq->count : INT64_MAX;
 	defer(st, &po);
 }
 

@@ -2,8 +2,9 @@
 # demo.sh - `make demo`: shows what NAP can do so far, with real parts
 # only: a throwaway PKI issued by nap-certs, envelopes encoded, parsed
 # and checked against xml/message.xsd, then a real nap-domain on
-# loopback with devices talking through it and a refused spoof.  It
-# stops everything it started.
+# loopback with devices talking through it, a refused spoof, and a
+# message stored for an offline device then delivered with its receipts.
+# It stops everything it started.
 #
 # usage: demo.sh SRCDIR BUILDDIR    (everything it makes is in
 # BUILDDIR/demo-work, removed and made anew on each run)
@@ -118,7 +119,27 @@ printf 'refused, exit status 1\n'
 printf '$ nap-device send --to 000100FF (not registered)\n'
 "$dev" send "${d1[@]}" --to 000100FF --type 1000 --param '<x/>' || true
 
-step "9. Stop the domain server (SIGTERM: Logout to every device, exit 0)"
+step "9. Store and forward (§5): 00010002 is offline; a message asks for receipts"
+printf '$ nap-device send --to 00010002 --ack --wait-ack ... &   (waits for "delivered")\n'
+"$dev" send "${d1[@]}" --timeout 20000 --to 00010002 --type 1000 --wait-ack \
+	--param '<text>while you were away</text>' > "$work/sender.out" 2>&1 &
+listener=$!
+for _ in $(seq 100); do grep -q stored "$work/sender.out" 2>/dev/null && break; sleep 0.1; done
+printf 'the sender heard (once the store had committed it to disk):\n'
+sed 's/^/  /' "$work/sender.out"
+run "$ctl" --registry "$work/reg.db" store list
+run "$ctl" --registry "$work/reg.db" store show 00010002
+printf 'now 00010002 logs in: the stored message comes first, then it confirms\n'
+run "$dev" listen "${d2[@]}" --count 1
+rc=0
+wait "$listener" || rc=$?
+listener=
+printf 'the sender heard, and exited with status %s:\n' "$rc"
+sed 's/^/  /' "$work/sender.out"
+[ "$rc" = 0 ] || { echo "demo: no delivered receipt" >&2; exit 1; }
+run "$ctl" --registry "$work/reg.db" store list
+
+step "10. Stop the domain server (SIGTERM: Logout to every device, exit 0)"
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?
@@ -128,7 +149,7 @@ echo "nap-domain exited with status $rc"
 printf 'its log:\n'
 sed 's/^/  /' "$work/domain.log"
 
-step "10. How fast the parser is on this machine (make bench for more)"
+step "11. How fast the parser is on this machine (make bench for more)"
 "$build/test/bench_envelope" 0.3 | head -3
 
 printf '\nDemo done. Everything it made is in %s.\n' "$work"

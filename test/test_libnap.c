@@ -372,7 +372,8 @@ test_dup_window(void)
 		CU_ASSERT(nap_dup_check(d, ME, SESS, base + 63) == 1);
 		CU_ASSERT(nap_dup_check(d, ME, SESS, base + 127) == 1);
 		CU_ASSERT(nap_dup_check(d, ME, SESS, base + 1) == 0);
-		CU_ASSERT(nap_dup_check(d, ME, SESS, base + 1000) == 0);
+		CU_ASSERT(nap_dup_check(d, ME, SESS, base + 192 +
+		    NAP_DUP_WINDOW) == 0);
 		CU_ASSERT(nap_dup_check(d, ME, SESS, base + 192) == 0);
 	}
 	nap_dup_free(d);

@@ -481,7 +481,7 @@ static char reg_cr[PATH_MAX];
 static int
 cr_init(void)
 {
-	if (itest_registry_new("crash", reg_cr, sizeof(reg_cr)) == -1)
+	if (itest_registry_new("storekill", reg_cr, sizeof(reg_cr)) == -1)
 		return -1;
 	return itest_server_start(&srv_cr, "crash", reg_cr, NULL, false);
 }
