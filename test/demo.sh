@@ -127,6 +127,7 @@ listener=$!
 for _ in $(seq 100); do grep -q stored "$work/sender.out" 2>/dev/null && break; sleep 0.1; done
 printf 'the sender heard (once the store had committed it to disk):\n'
 sed 's/^/  /' "$work/sender.out"
+sleep 0.5	# the sender confirms what it got at login within 200 ms
 run "$ctl" --registry "$work/reg.db" store list
 run "$ctl" --registry "$work/reg.db" store show 00010002
 printf 'now 00010002 logs in: the stored message comes first, then it confirms\n'
