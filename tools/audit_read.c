@@ -165,6 +165,7 @@ view_parse(struct view *v, const uint8_t *line, size_t len, const char **why)
 		return -1;
 	v->line = line;
 	v->len = len;
+	v->type = v->from = v->to = v->seq = 0;
 	v->has_t = audit_rec_time(&v->r, &v->t) == 0;
 	v->has_h = v->r.kind == AREC_MSG &&
 	    audit_rec_u32(&v->r, "type", &v->type) == 0 &&
@@ -191,7 +192,8 @@ match_msg(const struct opts *o, const struct view *v)
 	const char *s;
 	size_t n;
 
-	if ((o->given & O_MSG_ONLY & ~(O_VERDICT | O_TEXT)) && !v->has_h)
+	if ((o->given & ((O_MSG_ONLY | O_CODE) & ~(O_VERDICT | O_TEXT))) &&
+	    !v->has_h)
 		return false;
 	if ((o->given & O_FROM) && v->from != o->from)
 		return false;

@@ -246,7 +246,8 @@ cmd_cat(struct opts *o, int argc, char **argv)
 	struct tally t = { 0, 0 };
 	int rc = each_record(o, argc, argv, &t, on_cat, o);
 
-	tally_print(o, &t);
+	if (rc == 0)
+		tally_print(o, &t);
 	return rc;
 }
 
@@ -285,7 +286,8 @@ cmd_stats(struct opts *o, int argc, char **argv)
 	if ((rc = each_record(o, argc, argv, &t, on_stats, &sa)) == 0)
 		stats_print(sa.s, stdout);
 	stats_free(sa.s);
-	tally_print(o, &t);
+	if (rc == 0)
+		tally_print(o, &t);
 	return rc;
 }
 
@@ -309,14 +311,81 @@ replaced(const char *path, int fd)
 	    a.st_size < b.st_size;
 }
 
+/* The n of the <file> record on line 1 of the open log, or 0. */
+static uint32_t
+file_number(int fd)
+{
+	uint8_t buf[4096];
+	ssize_t len = pread(fd, buf, sizeof(buf), 0);
+	uint8_t *nl;
+	struct view v;
+	const char *why;
+	uint32_t n;
+
+	if (len <= 0 || (nl = memchr(buf, '\n', (size_t)len)) == NULL ||
+	    view_parse(&v, buf, (size_t)(nl - buf), &why) == -1 ||
+	    v.r.kind != AREC_FILE || audit_rec_u32(&v.r, "n", &n) == -1)
+		return 0;
+	return n;
+}
+
+/* The file that follows the one numbered n: path.(n+1) if the writer
+ * already rotated past it, else path itself (nap-audit(1), FORMAT).
+ * name (4096 bytes) holds its name while it is read. */
+static int
+follow_next(struct reader *rd, const char *path, const struct opts *o,
+    char *name, uint32_t *n, bool *rotated)
+{
+	reader_close(rd);
+	snprintf(name, 4096, "%s.%06u", path, *n + 1);
+	*rotated = *n > 0 && access(name, F_OK) == 0;
+	if (!*rotated)
+		snprintf(name, 4096, "%s", path);
+	if (reader_open(rd, name, o->max_line, true) == -1)
+		return failx(EXIT_FAIL, "%s: %s", name, strerror(errno));
+	*n = file_number(rd->fd);
+	return 0;
+}
+
+/*
+ * tail -f across rotation: when the log is replaced, the rest of the old
+ * file is read, then every file rotated since, in order, then the new
+ * log; so no record is missed however fast the writer rotates.
+ */
+static int
+follow_loop(struct opts *o, const char *path, struct reader *rd,
+    struct tally *t)
+{
+	struct timespec nap = { o->interval_ms / 1000,
+	    (o->interval_ms % 1000) * 1000000L };
+	uint32_t n = 0;
+	bool rotated = false;
+	char name[4096];
+	int rc = 0;
+
+	while (rc == 0 && !stop_signal) {
+		if ((rc = read_lines(rd, t, on_cat, o)) != 0)
+			break;
+		fflush(stdout);
+		if (rotated || replaced(path, rd->fd)) {
+			if (!rotated && (rc = read_lines(rd, t, on_cat, o)) != 0)
+				break;
+			/* Read now: a new log may be empty when opened. */
+			n = file_number(rd->fd);
+			rc = follow_next(rd, path, o, name, &n, &rotated);
+			continue;
+		}
+		nanosleep(&nap, NULL);
+	}
+	return rc;
+}
+
 static int
 cmd_follow(struct opts *o, int argc, char **argv)
 {
 	struct sigaction sa;
 	struct tally t = { 0, 0 };
 	struct reader rd;
-	struct timespec nap = { o->interval_ms / 1000,
-	    (o->interval_ms % 1000) * 1000000L };
 	int rc = 0;
 
 	(void)argc;
@@ -328,25 +397,12 @@ cmd_follow(struct opts *o, int argc, char **argv)
 		return failx(EXIT_FAIL, "%s: %s", argv[0], strerror(errno));
 	if (!(o->given & O_ALL) && lseek(rd.fd, 0, SEEK_END) == -1)
 		rc = failx(EXIT_FAIL, "%s: %s", argv[0], strerror(errno));
-	while (rc == 0 && !stop_signal) {
-		if ((rc = read_lines(&rd, &t, on_cat, o)) != 0)
-			break;
-		fflush(stdout);
-		if (replaced(argv[0], rd.fd)) {
-			/* What the writer put in the old file last. */
-			if ((rc = read_lines(&rd, &t, on_cat, o)) != 0)
-				break;
-			reader_close(&rd);
-			if (reader_open(&rd, argv[0], o->max_line, true) == -1)
-				return failx(EXIT_FAIL, "%s: %s", argv[0],
-				    strerror(errno));
-			continue;
-		}
-		nanosleep(&nap, NULL);
-	}
+	if (rc == 0)
+		rc = follow_loop(o, argv[0], &rd, &t);
 	reader_close(&rd);
 	fflush(stdout);
-	tally_print(o, &t);
+	if (rc == 0)
+		tally_print(o, &t);
 	return rc;
 }
 
