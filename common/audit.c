@@ -150,8 +150,10 @@ free_all(struct audit *a)
 }
 
 void
-audit_close(struct audit *a)
+audit_close(struct audit *a, struct audit_stat *final)
 {
+	if (final != NULL)
+		memset(final, 0, sizeof(*final));
 	if (a == NULL)
 		return;
 	if (a->started) {
@@ -161,6 +163,9 @@ audit_close(struct audit *a)
 		pthread_mutex_unlock(&a->mu);
 		pthread_join(a->tid, NULL);
 	}
+	audit_file_close(a);
+	if (final != NULL)
+		audit_stats(a, final);
 	free_all(a);
 }
 

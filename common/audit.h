@@ -24,7 +24,7 @@
  *     audit_conf (audit_parse_sync() and audit_parse_full() for the two
  *     word-valued keys), audit_open() after the config checks and before
  *     the workers start (exit 1 with its err), audit_close() after the
- *     workers are joined.
+ *     workers are joined (log its final counts: records lost).
  *   route.c: one audit_msg() per message once the route step acted (§6):
  *     hop AUDIT_IN, link = the link's code, verdict routed / delivered /
  *     stored / refused (code = the §4 error), h = ctx->h (NULL when the
@@ -122,8 +122,12 @@ struct audit;
 struct audit *audit_open(const struct audit_conf *conf, char *err,
 	    size_t errlen);
 
-/* Writes what is queued, syncs, stops the writer, frees.  NULL is ok. */
-void	audit_close(struct audit *);
+/*
+ * Writes what is queued, syncs, stops the writer, frees.  With final
+ * not NULL, fills it with the last counts (to log at shutdown).  NULL
+ * is ok for either.
+ */
+void	audit_close(struct audit *, struct audit_stat *final);
 
 /*
  * Queues one message record.  body/len is the envelope without its

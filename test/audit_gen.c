@@ -3,7 +3,8 @@
  * (common/audit.c), for test/audit.test and to measure the writer.
  *
  * usage: audit_gen [-t THREADS] [-n PER_THREAD] [-k KEYFILE]
- *            [-r ROTATE_BYTES] [-H RANGES] [-s every|never|MS] [-o] LOG
+ *            [-r ROTATE_BYTES] [-H RANGES] [-s every|never|MS] [-o]
+ *            [-L FILE_SIZE_LIMIT [-F]] LOG
  *
  * Thread T (0-based) sends messages i = 0 .. n-1 from 0001000(T+1) with
  * Seq i, bracketed by a login and a logout session record:
@@ -17,11 +18,17 @@
  * test/audit.test counts on exactly this.  With -o the audit is off
  * (the same calls, a NULL handle) to compare the callers' cost.
  * Prints records/s and the mean cost of audit_msg() on the caller.
+ * -L sets RLIMIT_FSIZE once the log is open, so that writes fail as on a
+ * full disk (EFBIG instead of ENOSPC: the same path in the writer); -F
+ * picks the stop-accepting policy instead of keep-routing.
+ * Exit status 1 when records were lost.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,18 +101,18 @@ usage(void)
 {
 	fprintf(stderr, "usage: audit_gen [-t THREADS] [-n PER_THREAD] "
 	    "[-k KEYFILE] [-r ROTATE_BYTES] [-H RANGES] "
-	    "[-s every|never|MS] [-o] LOG\n");
+	    "[-s every|never|MS] [-o] [-L BYTES [-F]] LOG\n");
 	exit(2);
 }
 
 static void
 options(int argc, char **argv, struct audit_conf *c, int *threads,
-    unsigned *n, int *off)
+    unsigned *n, int *off, long *limit)
 {
 	char err[256];
 	int ch;
 
-	while ((ch = getopt(argc, argv, "t:n:k:r:H:s:o")) != -1) {
+	while ((ch = getopt(argc, argv, "t:n:k:r:H:s:oL:F")) != -1) {
 		switch (ch) {
 		case 't': *threads = atoi(optarg); break;
 		case 'n': *n = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -120,6 +127,8 @@ options(int argc, char **argv, struct audit_conf *c, int *threads,
 			}
 			break;
 		case 'o': *off = 1; break;
+		case 'L': *limit = atol(optarg); break;
+		case 'F': c->on_full = AUDIT_FULL_STOP_ACCEPTING; break;
 		default: usage();
 		}
 	}
@@ -138,15 +147,22 @@ main(int argc, char **argv)
 	struct audit_stat st;
 	unsigned n = 1000;
 	int threads = 1, off = 0;
+	long limit = 0;
+	struct rlimit rl;
 	char err[512];
 	double t0, ns = 0;
 
-	options(argc, argv, &c, &threads, &n, &off);
+	options(argc, argv, &c, &threads, &n, &off, &limit);
 	t0 = now_s();
 	memset(g, 0, sizeof(g));
 	if (!off && (g[0].a = audit_open(&c, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "audit_gen: %s\n", err);
 		return 1;
+	}
+	if (limit > 0 && getrlimit(RLIMIT_FSIZE, &rl) == 0) {
+		signal(SIGXFSZ, SIG_IGN);	/* EFBIG instead */
+		rl.rlim_cur = (rlim_t)limit;
+		setrlimit(RLIMIT_FSIZE, &rl);
 	}
 	for (int i = 0; i < threads; i++) {
 		g[i].a = g[0].a;
@@ -159,7 +175,10 @@ main(int argc, char **argv)
 		ns += g[i].call_ns;
 	}
 	audit_stats(g[0].a, &st);
-	audit_close(g[0].a);
+	if (!st.accepting)
+		fprintf(stderr, "audit_gen: not accepting: %s\n",
+		    st.last_error);
+	audit_close(g[0].a, &st);
 	t0 = now_s() - t0;
 	fprintf(stderr, "audit_gen: %u records from %d threads in %.3f s: "
 	    "%.0f records/s written, audit_msg %.0f ns on the caller, "

@@ -236,10 +236,10 @@ test_concurrent(void)
 	}
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
-	audit_stats(a, &st);
+	audit_close(a, &st);
 	CU_ASSERT_EQUAL(st.lost, 0);
+	CU_ASSERT_EQUAL(st.written, THREADS * PER_THREAD + 1);
 	CU_ASSERT(st.accepting);
-	audit_close(a);
 	s.seqs = calloc(THREADS * PER_THREAD, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s.seqs);
 	check_log(p, NULL, &s);
@@ -270,7 +270,7 @@ write_some(struct audit *a, unsigned base, unsigned n)
 		audit_msg(a, AUDIT_OUT, 0x00010003u, AUDIT_DELIVERED, 0, &h,
 		    (const uint8_t *)body, sizeof(body) - 1);
 	}
-	audit_close(a);
+	audit_close(a, NULL);
 }
 
 static void
@@ -369,7 +369,7 @@ test_bodies(void)
 	    sizeof(decl) - 1);
 	audit_msg(a, AUDIT_IN, 1, AUDIT_REFUSED, 400, NULL,
 	    (const uint8_t *)decl, sizeof(decl) - 1);
-	audit_close(a);
+	audit_close(a, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(p, "r"));
 	while (fgets(line, sizeof(line), f) != NULL) {
 		CU_ASSERT_FATAL(audit_rec_parse((uint8_t *)line,
