@@ -339,8 +339,7 @@ static void
 put_pair(FILE *f, uint64_t k, uint64_t n)
 {
 	if (k == NO_KEY)
-		fprintf(f, "  %-21s %llu\n", "(no header)",
-		    (unsigned long long)n);
+		put_type(f, k, n);
 	else
 		fprintf(f, "  %04X -> %04X          %llu\n",
 		    (unsigned)(k >> 16), (unsigned)(k & 0xffff),

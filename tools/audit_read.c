@@ -28,16 +28,17 @@ warnx(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* warnx(), then the exit status to return. */
 int
 failx(int status, const char *fmt, ...)
 {
+	char buf[1024];
 	va_list ap;
 
-	fputs("nap-audit: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	warnx("%s", buf);
 	return status;
 }
 

@@ -121,15 +121,22 @@ parse_when(const char *s, int64_t *us)
 	return audit_time_parse(norm, AUDIT_TIME_LEN, us);
 }
 
+/* A decimal number at s; *end is past it.  0 or -1. */
+static int
+parse_ull(const char *s, unsigned long long *v, char **end)
+{
+	errno = 0;
+	*v = strtoull(s, end, 10);
+	return errno != 0 || *end == s || *s == '-' ? -1 : 0;
+}
+
 static int
 parse_size(const char *s, size_t *out)
 {
 	char *end;
 	unsigned long long v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *s == '-')
+	if (parse_ull(s, &v, &end) == -1)
 		return -1;
 	if (*end == 'K' || *end == 'k')
 		v <<= 10, end++;
@@ -170,10 +177,7 @@ parse_u32_opt(const char *s, uint32_t *out)
 	char *end;
 	unsigned long long v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || *s == '-' ||
-	    v > UINT32_MAX)
+	if (parse_ull(s, &v, &end) == -1 || *end != '\0' || v > UINT32_MAX)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
