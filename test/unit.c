@@ -13,6 +13,7 @@ void	init_envelope_tests(void);
 void	init_config_tests(void);
 void	init_registry_tests(void);
 void	init_libnap_tests(void);
+void	init_audit_tests(void);
 
 int
 main(void)
@@ -29,6 +30,7 @@ main(void)
 	init_config_tests();
 	init_registry_tests();
 	init_libnap_tests();
+	init_audit_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "unit: registering tests: %s\n",
 		    CU_get_error_msg());
