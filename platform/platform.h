@@ -1,0 +1,233 @@
+/*
+ * platform.h - nap-platform, the first-level AS of DESIGN.md: private
+ * declarations shared by its files, grouped by file (relayd.h style).
+ *
+ * The threads are those of nap-domain: the main thread accepts and
+ * handles signals; N workers each run one event_base and own their links
+ * outright.  A frame for a link on another worker crosses by that
+ * worker's inbox (an evbuffer under a mutex, moved in batches).
+ *
+ * Which domain link serves a region is one atomic word per region (the
+ * region table, table.c): routing reads it without a lock.  Its writes,
+ * the domains' addresses and the RouteUpdate broadcasts are serialised
+ * by one mutex, so that every domain sees the changes in one order and
+ * a new domain gets exactly the full table, then the changes after it.
+ */
+#ifndef NAP_PLATFORM_H
+#define NAP_PLATFORM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+#include <event2/buffer.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "frames.h"
+#include "pipe.h"
+
+#define MAX_WORKERS	64
+#define REGIONS		65536
+#define ID_BUCKETS	4096		/* a worker's links by id */
+#define DEV_BUCKETS	4096		/* devices logged in here, by code */
+#define LOGIN_DEADLINE	10		/* seconds from accept to Login */
+#define CLOSE_DEADLINE	5		/* seconds to flush a closing link */
+#define PROTO_ERR_MAX	16		/* §4: 16 protocol errors ... */
+#define PROTO_ERR_WINDOW 60		/* ... within 60 s close the link */
+#define ADDR_MAX	255		/* a domain's host:port (Login) */
+#define VIA_STAMP	" Via=\"00000000\""	/* §3, added to a Header */
+
+/* Configuration: one field per key of the table in main.c (§9). */
+struct pconf {
+	struct conf_addr listen;
+	char		*cert, *key, *ca, *crl;
+	long		 hb_interval, hb_timeout;
+	char		*audit;
+	int		 log_level;
+	char		*port_file, *pid_file;
+	long		 threads;
+	size_t		 max_frame;
+	size_t		 out_cap;
+	size_t		 in_cap;
+	int		 syslog;
+};
+
+/* Decisions the route hook makes and the route step carries out. */
+enum route {
+	R_NONE,
+	R_LINK,		/* link-level types: Login, Check, Logout */
+	R_DROP,		/* logged and ignored (§4 unknown reserved types) */
+	R_REGION,	/* forward to the domain of region route_arg */
+	R_CODE,		/* a reply: to code route_arg, here or its region */
+	R_LOCATE,	/* a region Locate answered from the table */
+};
+
+enum link_state { L_HANDSHAKE, L_LOGIN, L_ONLINE, L_CLOSING };
+enum peer_kind { P_DEVICE, P_DOMAIN };
+
+struct worker;
+
+struct link {
+	struct worker		*w;
+	struct bufferevent	*bev;
+	uint32_t		 id;		/* unique for the process life */
+	uint32_t		 code;		/* from the certificate (§2) */
+	enum peer_kind		 kind;
+	enum link_state		 state;
+	char			 session[17];
+	uint64_t		 rt_gen;	/* RouteUpdates it has seen */
+	unsigned		 nerr;		/* protocol errors in window */
+	time_t			 err_since;
+	uint64_t		 msgs_in, msgs_out;
+	time_t			 since;		/* accepted, or closing since */
+	int64_t			 last_rx;	/* last byte received, ms */
+	struct event		*closer;	/* flush, close_notify, free */
+	int			 shut;		/* close_notify sent */
+	size_t			 held;		/* bytes of a partial frame */
+	int64_t			 partial_since;	/* its first byte, ms */
+	int			 paused;	/* reading stopped (input cap) */
+	uint32_t		 skip;		/* oversized body bytes to drop */
+	struct link		*prev, *next;	/* the worker's list */
+	struct link		*idnext;	/* its id bucket */
+};
+
+/* Items crossing between workers (in an inbox evbuffer). */
+enum item_kind { IT_DELIVER = 1, IT_KICK, IT_ROUTE };
+struct item {
+	uint8_t		kind;
+	uint8_t		up;		/* IT_ROUTE: the region's new state */
+	uint32_t	code;		/* destination code, or the region */
+	uint32_t	id;		/* destination link id */
+	uint64_t	gen;		/* IT_ROUTE: the change's number */
+	uint32_t	len;		/* bytes that follow: a whole frame */
+};
+
+struct server;
+
+struct worker {
+	struct server		*srv;
+	int			 idx;
+	pthread_t		 tid;
+	struct event_base	*base;
+	struct event		*wake;
+	pthread_mutex_t		 mu;		/* guards the four below */
+	struct evbuffer		*inbox;
+	int			*newfds;
+	size_t			 nnew, capnew;
+	int			 stop_req;
+	struct evbuffer		*outq[MAX_WORKERS];	/* local batches */
+	uint64_t		 dirty;			/* outq bits */
+	struct env_parser	*parser;
+	uint8_t			*scratch;	/* a stamped frame (§6) */
+	struct link		*links;			/* every link */
+	struct link		*byid[ID_BUCKETS];
+	size_t			 nlinks;
+	int			 stopping;
+	struct event		*stop_timer;
+	struct event		*tick;		/* deadlines */
+	time_t			 now;		/* monotonic seconds */
+	uint64_t		 routed, refused;
+	size_t			 held;		/* partial-frame bytes, all links */
+	size_t			 held_cap;	/* this worker's input-cap share */
+};
+
+/* A device logged in at the platform to Locate (§4), by code. */
+struct dev_ent {
+	uint32_t	 code;
+	uint64_t	 where;		/* link id << 16 | worker + 1 */
+	struct dev_ent	*next;
+};
+
+struct server {
+	struct pconf		 conf;
+	uint32_t		 code;		/* 00000000, from the cert */
+	char			 token[17];	/* this run's SessionId */
+	atomic_uint		 seq;
+	atomic_uint		 next_id;
+	pthread_mutex_t		 ctx_mu;
+	SSL_CTX			*ctx;
+	struct pipe		*pipe;
+	struct event_base	*base;
+	struct evconnlistener	*lis;
+	struct event		*lis_retry;
+	int			 port;
+	int			 nworkers;
+	atomic_uint		 rr;
+	struct worker		 w[MAX_WORKERS];
+	/* The region table: region -> (link id << 16 | worker + 1) of its
+	 * domain link, 0 = down.  Written under rt_mu only. */
+	_Atomic uint64_t	 rslot[REGIONS];
+	pthread_mutex_t		 rt_mu;		/* guards the three below */
+	char			*raddr[REGIONS];	/* Login's address */
+	uint64_t		 rt_gen;	/* changes broadcast so far */
+	unsigned		 nup;		/* regions up */
+	pthread_mutex_t		 dev_mu;
+	struct dev_ent		*dev[DEV_BUCKETS];
+};
+
+/* server.c */
+int	server_start(struct server *, char *err, size_t errlen);
+void	server_stop(struct server *);
+void	server_reload(struct server *);
+void	server_free(struct server *);
+void	worker_flush(struct worker *);
+void	worker_send(struct worker *, uint64_t where, enum item_kind,
+	    uint32_t code, const uint8_t *frame, size_t len);
+void	worker_post_route(struct worker *, uint16_t region, bool up,
+	    uint64_t gen);
+struct link *worker_link(struct worker *, uint32_t id);
+
+/* link.c */
+void	link_adopt(struct worker *, int fd);
+void	link_close(struct link *, const char *why);
+int	link_write(struct link *, const uint8_t *frame, size_t len);
+void	link_logout_all(struct worker *);
+void	link_kick(struct link *, const char *why);
+void	link_destroy_all(struct worker *);
+void	link_release_all(struct worker *);
+void	link_sweep(struct worker *);
+uint64_t link_where(const struct link *);
+
+/* login.c */
+int	login_handle(struct link *, const uint8_t *body, size_t len,
+	    const struct env_header *);
+int	param_attr(struct env_parser *, const uint8_t *body, size_t len,
+	    const char *elem, const char *attr, char *out, size_t outlen);
+
+/* table.c */
+int	table_region_up(struct link *, const char *addr);
+void	table_region_down(struct link *, const char *why);
+uint64_t table_region(struct server *, uint16_t region);
+int	table_region_addr(struct server *, uint16_t region, char *out,
+	    size_t len);
+void	table_route_update(struct worker *, uint16_t region, bool up,
+	    uint64_t gen);
+uint64_t table_device_set(struct server *, uint32_t code, uint64_t where);
+void	table_device_clear(struct server *, uint32_t code, uint64_t where);
+uint64_t table_device(struct server *, uint32_t code);
+void	table_free(struct server *);
+
+/* route.c */
+int	route_install(struct server *);
+void	route_message(struct link *, struct pipe_ctx *);
+void	route_deliver_local(struct worker *, uint32_t code, uint32_t id,
+	    const uint8_t *frame, size_t len);
+uint64_t route_where(struct server *, uint32_t code);
+void	route_audit(struct link *, const struct pipe_ctx *);
+int	send_error(struct link *, int code, uint32_t to,
+	    const struct env_header *, const char *text);
+int	send_frame(struct link *, uint32_t type, uint32_t seq, uint32_t to,
+	    const char *session, const char *params);
+uint32_t server_seq(struct server *);
+
+/* via.c */
+int	via_stamp(const uint8_t *body, size_t len, const struct env_header *,
+	    uint8_t *out, size_t cap, size_t *outlen);
+
+#endif /* NAP_PLATFORM_H */
