@@ -19,6 +19,7 @@
 #include "itest.h"
 
 void	init_domain_tests(void);
+void	init_platform_tests(void);
 
 int
 main(void)
@@ -36,6 +37,7 @@ main(void)
 		return 1;
 	}
 	init_domain_tests();
+	init_platform_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "integration: registering tests: %s\n",
 		    CU_get_error_msg());

@@ -47,6 +47,8 @@ static int	spawn(const char *const [], const char *, pid_t *);
 static int	reap(pid_t, int, int *);
 static int	issue_pki(void);
 static void	track(struct itest_server *, bool);
+static int	await_port(struct itest_server *, int);
+static void	server_names(struct itest_server *, const char *, bool);
 static int	wait_fd(int, short, int64_t);
 static int	raw_fail(struct itest_raw *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -418,16 +420,9 @@ itest_server_start(struct itest_server *s, const char *name,
 	const char *argv[64];
 	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], crl[PATH_MAX];
 	size_t n = 0;
-	int64_t end;
-	int st, ms = IT_WAIT_MS * (valgrind ? VG_FACTOR : 1);
-	FILE *f;
+	int ms = IT_WAIT_MS * (valgrind ? VG_FACTOR : 1);
 
-	memset(s, 0, sizeof(*s));
-	s->valgrind = valgrind;
-	itest_fmt(s->name, sizeof(s->name), "%s", name);
-	itest_fmt(s->log, sizeof(s->log), "%s/%s.log", itest.work, name);
-	itest_fmt(s->portfile, sizeof(s->portfile), "%s/%s.port", itest.work,
-	    name);
+	server_names(s, name, valgrind);
 	itest_fmt(s->registry, sizeof(s->registry), "%s", registry);
 	itest_pki_file(cert, sizeof(cert), itest.pki, IT_DOMAIN, "crt");
 	itest_pki_file(key, sizeof(key), itest.pki, IT_DOMAIN, "key");
@@ -466,6 +461,31 @@ itest_server_start(struct itest_server *s, const char *name,
 		return -1;
 	}
 	track(s, true);
+	return await_port(s, ms);
+}
+
+/* A started server's names: its log and port file in the work dir. */
+static void
+server_names(struct itest_server *s, const char *name, bool valgrind)
+{
+	memset(s, 0, sizeof(*s));
+	s->valgrind = valgrind;
+	itest_fmt(s->name, sizeof(s->name), "%s", name);
+	itest_fmt(s->log, sizeof(s->log), "%s/%s.log", itest.work, name);
+	itest_fmt(s->portfile, sizeof(s->portfile), "%s/%s.port", itest.work,
+	    name);
+}
+
+/* Waits (bounded) for the port file of a spawned server: 0, or -1 after
+ * killing it and printing its log. */
+static int
+await_port(struct itest_server *s, int ms)
+{
+	const char *name = s->name;
+	int64_t end;
+	int st;
+	FILE *f;
+
 	/* The port file appears (atomically, by rename) once it accepts. */
 	end = now_ms() + ms;
 	while (now_ms() < end) {
@@ -630,8 +650,15 @@ int
 itest_raw_open(struct itest_raw *r, int port, const char *pki, uint32_t code,
     int timeout_ms)
 {
+	return itest_raw_open_as(r, port, pki, code, timeout_ms, IT_DOMAIN);
+}
+
+int
+itest_raw_open_as(struct itest_raw *r, int port, const char *pki,
+    uint32_t code, int timeout_ms, uint32_t server)
+{
 	struct sockaddr_in sin;
-	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], cn[32];
+	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], cn[32], want[9];
 	int64_t end = now_ms() + timeout_ms;
 	int rc, e, one = 1;
 	X509 *peer;
@@ -694,15 +721,16 @@ itest_raw_open(struct itest_raw *r, int port, const char *pki, uint32_t code,
 		return raw_fail(r, "TLS handshake failed: %.120s",
 		    r->why[0] ? r->why : "?");
 	}
-	/* The server must be the domain of region 0001 (§2). */
+	/* The server must be the one expected (§2). */
 	peer = SSL_get1_peer_certificate(r->ssl);
 	cn[0] = '\0';
 	if (peer != NULL)
 		X509_NAME_get_text_by_NID(X509_get_subject_name(peer),
 		    NID_commonName, cn, sizeof(cn));
 	X509_free(peer);
-	if (strcmp(cn, "00010000") != 0)
-		return raw_fail(r, "server CN is '%s', not 00010000", cn);
+	snprintf(want, sizeof(want), "%08X", server);
+	if (strcmp(cn, want) != 0)
+		return raw_fail(r, "server CN is '%s', not %s", cn, want);
 	return 0;
 }
 
@@ -1098,4 +1126,102 @@ out:
 	free(due);
 	free(last);
 	return ok;
+}
+
+/* ---- nap-platform (issue 5) ------------------------------------------ */
+
+int
+itest_platform_init(void)
+{
+	static int done;
+	const char *argv[] = { itest.certs, "--dir", itest.pki, "issue",
+	    "00000000", "00020000", "00020001", NULL };
+
+	if (done)
+		return 0;
+	itest_fmt(itest.platform, sizeof(itest.platform),
+	    "%s/platform/nap-platform", itest.build);
+	if (access(itest.platform, X_OK) == -1) {
+		fprintf(stderr, "integration: %s: %s\n", itest.platform,
+		    strerror(errno));
+		return -1;
+	}
+	if (itest_run(argv) != 0) {
+		fprintf(stderr, "integration: cannot issue the platform's "
+		    "certificates (see %s)\n", itest.cmdlog);
+		return -1;
+	}
+	done = 1;
+	return 0;
+}
+
+int
+itest_platform_start(struct itest_server *s, const char *name,
+    const char *const extra[])
+{
+	const char *argv[64];
+	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], crl[PATH_MAX];
+	size_t n = 0;
+
+	if (itest_platform_init() == -1)
+		return -1;
+	server_names(s, name, false);
+	itest_pki_file(cert, sizeof(cert), itest.pki, IT_PLATFORM, "crt");
+	itest_pki_file(key, sizeof(key), itest.pki, IT_PLATFORM, "key");
+	itest_fmt(ca, sizeof(ca), "%s/ca.crt", itest.pki);
+	itest_fmt(crl, sizeof(crl), "%s/crl.pem", itest.pki);
+	unlink(s->portfile);
+	argv[n++] = itest.platform;
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1:0";
+	argv[n++] = "--port-file";
+	argv[n++] = s->portfile;
+	argv[n++] = "--cert";
+	argv[n++] = cert;
+	argv[n++] = "--key";
+	argv[n++] = key;
+	argv[n++] = "--ca";
+	argv[n++] = ca;
+	argv[n++] = "--crl";
+	argv[n++] = crl;
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 63; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	if (spawn(argv, s->log, &s->pid) == -1) {
+		s->pid = 0;
+		return -1;
+	}
+	track(s, true);
+	return await_port(s, IT_WAIT_MS);
+}
+
+int
+itest_raw_login_with(struct itest_raw *r, uint32_t to, const char *params,
+    int timeout_ms)
+{
+	struct itest_frame f;
+	uint32_t seq;
+	int rc, ecode;
+
+	if (itest_raw_msg(r, 1, NULL, r->code, to, "", params, &seq) == -1)
+		return -1;
+	rc = itest_raw_recv(r, &f, timeout_ms);
+	if (rc != IT_FRAME)
+		return raw_fail(r, "no answer to Login: %s", rc == IT_CLOSED ?
+		    r->why : rc == IT_TIMEOUT ? "timed out" : r->why);
+	if (f.parsed && f.h.type == 6 && itest_frame_error(&f, &ecode,
+	    &seq) == 0) {
+		itest_frame_free(&f);
+		return ecode;
+	}
+	if (!f.parsed || f.h.type != 2 || f.h.seq != seq ||
+	    strlen(f.h.session) != 16) {
+		raw_fail(r, "not a LoginReply echoing Seq %u: %.100s", seq,
+		    f.body);
+		itest_frame_free(&f);
+		return -1;
+	}
+	memcpy(r->session, f.h.session, sizeof(r->session));
+	itest_frame_free(&f);
+	return 0;
 }
