@@ -47,7 +47,7 @@ link_adopt(struct worker *w, int fd)
 		return;
 	}
 	/* Bound the input held per link: one frame plus a read (§2). */
-	if ((l->bev = tlsbev_accept(w->base, fd, ssl, s->conf.max_frame + 4 +
+	if ((l->bev = tlsbev_accept(w->io.base, fd, ssl, s->conf.max_frame + 4 +
 	    16384)) == NULL) {
 		log_warnx("accept: cannot create a TLS buffer event");
 		free(l);
@@ -58,7 +58,7 @@ link_adopt(struct worker *w, int fd)
 	l->state = L_HANDSHAKE;
 	bufferevent_setcb(l->bev, read_cb, NULL, event_cb, l);
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
-	l->since = w->now;
+	l->since = w->io.now;
 	l->last_rx = mono_ms();
 	l->next = w->links;
 	if (w->links != NULL)
@@ -66,14 +66,14 @@ link_adopt(struct worker *w, int fd)
 	w->links = l;
 	l->idnext = w->byid[l->id % ID_BUCKETS];
 	w->byid[l->id % ID_BUCKETS] = l;
-	w->nlinks++;
+	w->io.nlinks++;
 }
 
 /* Where this link is, as the tables hold it. */
 uint64_t
 link_where(const struct link *l)
 {
-	return (uint64_t)l->id << 16 | (uint64_t)(l->w->idx + 1);
+	return (uint64_t)l->id << 16 | (uint64_t)(l->w->io.idx + 1);
 }
 
 static void
@@ -147,7 +147,7 @@ read_cb(struct bufferevent *bev, void *arg)
 	}
 	if (l->state != L_CLOSING)
 		account_input(l, evbuffer_get_length(in));
-	worker_flush(w);
+	iop_flush(&w->io);
 }
 
 /*
@@ -223,7 +223,7 @@ static void
 proto_error(struct link *l, int code, uint32_t to, const struct env_header *h,
     const char *why)
 {
-	time_t now = l->w->now;
+	time_t now = l->w->io.now;
 
 	send_error(l, code, to, h, why);
 	if (now - l->err_since >= PROTO_ERR_WINDOW) {
@@ -366,14 +366,14 @@ link_close(struct link *l, const char *why)
 		    (unsigned long long)l->msgs_out);
 	} else
 		log_debug("link %u: closed before login: %s", l->id, why);
-	l->since = w->now;	/* link_sweep frees it if the flush hangs */
+	l->since = w->io.now;	/* link_sweep frees it if the flush hangs */
 	bufferevent_disable(l->bev, EV_READ);
 	bufferevent_setcb(l->bev, NULL, NULL, event_cb, l);
 	/*
 	 * Never freed here: callers up the stack still hold l.  close_poll
 	 * runs from the loop and frees once the last frames left.
 	 */
-	if ((l->closer = evtimer_new(w->base, close_poll, l)) == NULL ||
+	if ((l->closer = evtimer_new(w->io.base, close_poll, l)) == NULL ||
 	    evtimer_add(l->closer, &zero) == -1)
 		log_warnx("link %u: cannot schedule its release", l->id);
 }
@@ -387,7 +387,7 @@ close_poll(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	if (tlsbev_close_step(l->bev, &l->shut) ||
-	    l->w->now - l->since >= CLOSE_DEADLINE) {
+	    l->w->io.now - l->since >= CLOSE_DEADLINE) {
 		link_free(l);
 		return;
 	}
@@ -422,11 +422,11 @@ link_sweep(struct worker *w)
 			break;
 		case L_HANDSHAKE:
 		case L_LOGIN:
-			if (w->now - l->since >= LOGIN_DEADLINE)
+			if (w->io.now - l->since >= LOGIN_DEADLINE)
 				link_close(l, "no Login in time");
 			break;
 		case L_CLOSING:
-			if (w->now - l->since >= CLOSE_DEADLINE + 1)
+			if (w->io.now - l->since >= CLOSE_DEADLINE + 1)
 				link_free(l);	/* close_poll never ran */
 			break;
 		}
@@ -475,7 +475,7 @@ link_free(struct link *l)
 			*p = l->idnext;
 			break;
 		}
-	w->nlinks--;
+	w->io.nlinks--;
 	free(l);
 }
 

@@ -30,9 +30,10 @@
 #include "config.h"
 #include "envelope.h"
 #include "frames.h"
+#include "iopool.h"
 #include "pipe.h"
 
-#define MAX_WORKERS	64
+#define MAX_WORKERS	IOP_MAX_WORKERS
 #define REGIONS		65536
 #define ID_BUCKETS	4096		/* a worker's links by id */
 #define DEV_BUCKETS	4096		/* devices logged in here, by code */
@@ -97,41 +98,23 @@ struct link {
 	struct link		*idnext;	/* its id bucket */
 };
 
-/* Items crossing between workers (in an inbox evbuffer). */
+/*
+ * Items crossing between workers (struct iop_item): IT_DELIVER a frame
+ * for link id (code: the destination, to find its successor), IT_KICK
+ * link id (replaced), IT_ROUTE region code went up (flag) or down, the
+ * change numbered aux.
+ */
 enum item_kind { IT_DELIVER = 1, IT_KICK, IT_ROUTE };
-struct item {
-	uint8_t		kind;
-	uint8_t		up;		/* IT_ROUTE: the region's new state */
-	uint32_t	code;		/* destination code, or the region */
-	uint32_t	id;		/* destination link id */
-	uint64_t	gen;		/* IT_ROUTE: the change's number */
-	uint32_t	len;		/* bytes that follow: a whole frame */
-};
 
 struct server;
 
 struct worker {
+	struct iop_worker	 io;		/* first: the pool's part */
 	struct server		*srv;
-	int			 idx;
-	pthread_t		 tid;
-	struct event_base	*base;
-	struct event		*wake;
-	pthread_mutex_t		 mu;		/* guards the four below */
-	struct evbuffer		*inbox;
-	int			*newfds;
-	size_t			 nnew, capnew;
-	int			 stop_req;
-	struct evbuffer		*outq[MAX_WORKERS];	/* local batches */
-	uint64_t		 dirty;			/* outq bits */
 	struct env_parser	*parser;
 	uint8_t			*scratch;	/* a stamped frame (§6) */
 	struct link		*links;			/* every link */
 	struct link		*byid[ID_BUCKETS];
-	size_t			 nlinks;
-	int			 stopping;
-	struct event		*stop_timer;
-	struct event		*tick;		/* deadlines */
-	time_t			 now;		/* monotonic seconds */
 	uint64_t		 routed, refused;
 	size_t			 held;		/* partial-frame bytes, all links */
 	size_t			 held_cap;	/* this worker's input-cap share */
@@ -154,11 +137,9 @@ struct server {
 	SSL_CTX			*ctx;
 	struct pipe		*pipe;
 	struct event_base	*base;
-	struct evconnlistener	*lis;
-	struct event		*lis_retry;
 	int			 port;
 	int			 nworkers;
-	atomic_uint		 rr;
+	struct iopool		 pool;
 	struct worker		 w[MAX_WORKERS];
 	/* The region table: region -> (link id << 16 | worker + 1) of its
 	 * domain link, 0 = down.  Written under rt_mu only. */
@@ -176,7 +157,6 @@ int	server_start(struct server *, char *err, size_t errlen);
 void	server_stop(struct server *);
 void	server_reload(struct server *);
 void	server_free(struct server *);
-void	worker_flush(struct worker *);
 void	worker_send(struct worker *, uint64_t where, enum item_kind,
 	    uint32_t code, const uint8_t *frame, size_t len);
 void	worker_post_route(struct worker *, uint16_t region, bool up,
