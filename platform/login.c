@@ -79,8 +79,8 @@ check_address(const char *a)
 static int
 refuse(struct link *l, int code, const struct env_header *h, const char *why)
 {
-	send_error(l, code, l->code, h, why);
-	log_info("link %u: %08X refused: %s", l->id, l->code, why);
+	send_error(l, code, l->c.code, h, why);
+	log_info("link %u: %08X refused: %s", l->c.id, l->c.code, why);
 	link_close(l, why);
 	return -1;
 }
@@ -106,7 +106,7 @@ login_reply(struct link *l, uint32_t seq)
 	    "<heartbeat interval=\"%ld\" timeout=\"%ld\"/>",
 	    s->conf.hb_interval, s->conf.hb_timeout);
 	/* §4: LoginReply's SessionId is the new session; it echoes Seq. */
-	send_frame(l, 2, seq, l->code, l->session, params);
+	send_frame(l, 2, seq, l->c.code, l->session, params);
 }
 
 /*
@@ -125,10 +125,10 @@ login_handle(struct link *l, const uint8_t *body, size_t len,
 
 	if (h->type != 1)
 		return refuse(l, 401, h, "not logged in");
-	if (h->from != l->code)
+	if (h->from != l->c.code)
 		return refuse(l, 403, h, "Login From is not the certificate's "
 		    "code");
-	if (!env_code_is_domain(l->code) && !env_code_is_device(l->code))
+	if (!env_code_is_domain(l->c.code) && !env_code_is_device(l->c.code))
 		return refuse(l, 403, h, "only domain servers and devices "
 		    "log in at a platform");
 	if (l->kind == P_DOMAIN) {
@@ -141,7 +141,7 @@ login_handle(struct link *l, const uint8_t *body, size_t len,
 			return refuse(l, 400, h, why);
 	}
 	new_session(l);
-	l->state = L_ONLINE;
+	l->c.state = C_ONLINE;
 	login_reply(l, h->seq);
 	if (l->kind == P_DOMAIN) {
 		/* After LoginReply: the table follows it (§5). */
@@ -150,15 +150,15 @@ login_handle(struct link *l, const uint8_t *body, size_t len,
 			return -1;
 		}
 		log_info("link %u: domain %08X logged in, address %s, session "
-		    "%s", l->id, l->code, addr, l->session);
+		    "%s", l->c.id, l->c.code, addr, l->session);
 	} else {
-		if ((old = table_device_set(s, l->code, link_where(l))) != 0) {
+		if ((old = table_device_set(s, l->c.code, link_where(l))) != 0) {
 			log_info("link %u: %08X replaces its older link",
-			    l->id, l->code);
-			worker_send(l->w, old, IT_KICK, l->code, NULL, 0);
+			    l->c.id, l->c.code);
+			worker_send(l->w, old, IT_KICK, l->c.code, NULL, 0);
 		}
 		log_info("link %u: device %08X logged in to Locate, session "
-		    "%s", l->id, l->code, l->session);
+		    "%s", l->c.id, l->c.code, l->session);
 	}
-	return l->state == L_CLOSING ? -1 : 0;
+	return l->c.state == C_CLOSING ? -1 : 0;
 }

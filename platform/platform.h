@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "conn.h"
 #include "envelope.h"
 #include "frames.h"
 #include "iopool.h"
@@ -37,10 +38,6 @@
 #define REGIONS		65536
 #define ID_BUCKETS	4096		/* a worker's links by id */
 #define DEV_BUCKETS	4096		/* devices logged in here, by code */
-#define LOGIN_DEADLINE	10		/* seconds from accept to Login */
-#define CLOSE_DEADLINE	5		/* seconds to flush a closing link */
-#define PROTO_ERR_MAX	16		/* §4: 16 protocol errors ... */
-#define PROTO_ERR_WINDOW 60		/* ... within 60 s close the link */
 #define ADDR_MAX	255		/* a domain's host:port (Login) */
 #define VIA_STAMP	" Via=\"00000000\""	/* §3, added to a Header */
 
@@ -69,32 +66,16 @@ enum route {
 	R_LOCATE,	/* a region Locate answered from the table */
 };
 
-enum link_state { L_HANDSHAKE, L_LOGIN, L_ONLINE, L_CLOSING };
 enum peer_kind { P_DEVICE, P_DOMAIN };
 
 struct worker;
 
 struct link {
+	struct conn		 c;		/* first: the link layer's part */
 	struct worker		*w;
-	struct bufferevent	*bev;
-	uint32_t		 id;		/* unique for the process life */
-	uint32_t		 code;		/* from the certificate (§2) */
 	enum peer_kind		 kind;
-	enum link_state		 state;
 	char			 session[17];
 	uint64_t		 rt_gen;	/* RouteUpdates it has seen */
-	unsigned		 nerr;		/* protocol errors in window */
-	time_t			 err_since;
-	uint64_t		 msgs_in, msgs_out;
-	time_t			 since;		/* accepted, or closing since */
-	int64_t			 last_rx;	/* last byte received, ms */
-	struct event		*closer;	/* flush, close_notify, free */
-	int			 shut;		/* close_notify sent */
-	size_t			 held;		/* bytes of a partial frame */
-	int64_t			 partial_since;	/* its first byte, ms */
-	int			 paused;	/* reading stopped (input cap) */
-	uint32_t		 skip;		/* oversized body bytes to drop */
-	struct link		*prev, *next;	/* the worker's list */
 	struct link		*idnext;	/* its id bucket */
 };
 
@@ -113,11 +94,9 @@ struct worker {
 	struct server		*srv;
 	struct env_parser	*parser;
 	uint8_t			*scratch;	/* a stamped frame (§6) */
-	struct link		*links;			/* every link */
+	struct connset		 set;		/* its links */
 	struct link		*byid[ID_BUCKETS];
 	uint64_t		 routed, refused;
-	size_t			 held;		/* partial-frame bytes, all links */
-	size_t			 held_cap;	/* this worker's input-cap share */
 };
 
 /* A device logged in at the platform to Locate (§4), by code. */
@@ -164,14 +143,12 @@ void	worker_post_route(struct worker *, uint16_t region, bool up,
 struct link *worker_link(struct worker *, uint32_t id);
 
 /* link.c */
+void	link_set_init(struct worker *);
 void	link_adopt(struct worker *, int fd);
 void	link_close(struct link *, const char *why);
 int	link_write(struct link *, const uint8_t *frame, size_t len);
 void	link_logout_all(struct worker *);
 void	link_kick(struct link *, const char *why);
-void	link_destroy_all(struct worker *);
-void	link_release_all(struct worker *);
-void	link_sweep(struct worker *);
 uint64_t link_where(const struct link *);
 
 /* login.c */

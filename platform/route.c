@@ -218,7 +218,7 @@ route_message(struct link *l, struct pipe_ctx *c)
 		break;
 	case R_DROP:
 		log_info("link %u: %08X: reserved type %u from %08X ignored",
-		    l->id, l->code, h->type, h->from);
+		    l->c.id, l->c.code, h->type, h->from);
 		break;
 	case R_REGION:
 		forward(l, c, c->route_arg << 16);
@@ -246,11 +246,11 @@ route_audit(struct link *l, const struct pipe_ctx *c)
 
 	if (c->error != 0)
 		log_debug("audit: in %08X type %u seq %u from %08X to %08X: "
-		    "refused %d %s", l->code, c->h->type, c->h->seq,
+		    "refused %d %s", l->c.code, c->h->type, c->h->seq,
 		    c->h->from, c->h->to, c->error, c->reason);
 	else
 		log_debug("audit: in %08X type %u seq %u from %08X to %08X: "
-		    "%s", l->code, c->h->type, c->h->seq, c->h->from,
+		    "%s", l->c.code, c->h->type, c->h->seq, c->h->from,
 		    c->h->to, what[c->route]);
 }
 
@@ -281,7 +281,7 @@ link_type(struct link *l, const struct env_header *h)
 		send_error(l, 403, h->from, h, "already logged in");
 		break;
 	case 3:		/* Check: CheckReply echoing the Seq, never forwarded */
-		send_frame(l, 4, h->seq, l->code, s->token, NULL);
+		send_frame(l, 4, h->seq, l->c.code, s->token, NULL);
 		break;
 	case 7:		/* §5: a domain's Logout takes its region down */
 		link_close(l, "logout");
@@ -321,7 +321,7 @@ route_deliver_local(struct worker *w, uint32_t code, uint32_t id,
 	struct link *l = worker_link(w, id);
 	uint64_t where;
 
-	if (l != NULL && l->state == L_ONLINE) {
+	if (l != NULL && l->c.state == C_ONLINE) {
 		link_write(l, frame, len);
 		return;
 	}

@@ -48,7 +48,7 @@ w_end(struct iop_worker *io)
 {
 	struct worker *w = (struct worker *)io;
 
-	link_release_all(w);
+	conn_release_all(&w->set);
 	env_parser_free(w->parser);
 }
 
@@ -61,7 +61,7 @@ w_adopt(struct iop_worker *io, int fd)
 static void
 w_tick(struct iop_worker *io)
 {
-	link_sweep((struct worker *)io);
+	conn_sweep(&((struct worker *)io)->set);
 }
 
 static void
@@ -73,7 +73,7 @@ w_logout(struct iop_worker *io)
 static void
 w_destroy(struct iop_worker *io)
 {
-	link_destroy_all((struct worker *)io);
+	conn_close_all(&((struct worker *)io)->set, "server stopping");
 }
 
 static void
@@ -88,7 +88,7 @@ w_item(struct iop_worker *io, const struct iop_item *it, const uint8_t *frame)
 		break;
 	case IT_KICK:
 		if ((l = worker_link(w, it->id)) != NULL &&
-		    l->state == L_ONLINE)
+		    l->c.state == C_ONLINE)
 			link_kick(l, "replaced by a newer login");
 		break;
 	case IT_ROUTE:
@@ -105,7 +105,7 @@ worker_link(struct worker *w, uint32_t id)
 	struct link *l;
 
 	for (l = w->byid[id % ID_BUCKETS]; l != NULL; l = l->idnext)
-		if (l->id == id)
+		if (l->c.id == id)
 			return l;
 	return NULL;
 }
@@ -159,7 +159,7 @@ server_start(struct server *s, char *err, size_t errlen)
 	}
 	for (int i = 0; i < s->nworkers; i++) {
 		s->w[i].srv = s;
-		s->w[i].held_cap = s->conf.in_cap / (size_t)s->nworkers;
+		link_set_init(&s->w[i]);
 		/* A stamped frame is at most max_frame after its prefix. */
 		if ((s->w[i].scratch = malloc(s->conf.max_frame + 4)) == NULL) {
 			snprintf(err, errlen, "no memory");

@@ -37,7 +37,7 @@ table_region_up(struct link *l, const char *addr)
 {
 	struct worker *w = l->w;
 	struct server *s = w->srv;
-	uint16_t region = env_code_region(l->code), *up;
+	uint16_t region = env_code_region(l->c.code), *up;
 	uint64_t old;
 	unsigned n = 0;
 	char *copy;
@@ -63,9 +63,9 @@ table_region_up(struct link *l, const char *addr)
 	pthread_mutex_unlock(&s->rt_mu);
 	/* Kicks and writes can close links, which takes rt_mu: after it. */
 	if (old != 0) {
-		log_info("link %u: %08X replaces its older link", l->id,
-		    l->code);
-		worker_send(w, old, IT_KICK, l->code, NULL, 0);
+		log_info("link %u: %08X replaces its older link", l->c.id,
+		    l->c.code);
+		worker_send(w, old, IT_KICK, l->c.code, NULL, 0);
 	}
 	send_table(l, up, n);
 	free(up);
@@ -79,7 +79,7 @@ table_region_down(struct link *l, const char *why)
 {
 	struct worker *w = l->w;
 	struct server *s = w->srv;
-	uint16_t region = env_code_region(l->code);
+	uint16_t region = env_code_region(l->c.code);
 	uint64_t mine = link_where(l);
 
 	pthread_mutex_lock(&s->rt_mu);
@@ -112,11 +112,13 @@ table_region_addr(struct server *s, uint16_t region, char *out, size_t len)
 void
 table_route_update(struct worker *w, uint16_t region, bool up, uint64_t gen)
 {
-	struct link *l, *next;
+	struct conn *c, *next;
+	struct link *l;
 
-	for (l = w->links; l != NULL; l = next) {
-		next = l->next;
-		if (l->kind != P_DOMAIN || l->state != L_ONLINE ||
+	for (c = w->set.links; c != NULL; c = next) {
+		next = c->next;
+		l = (struct link *)c;
+		if (l->kind != P_DOMAIN || l->c.state != C_ONLINE ||
 		    l->rt_gen >= gen)
 			continue;
 		l->rt_gen = gen;
@@ -127,7 +129,7 @@ table_route_update(struct worker *w, uint16_t region, bool up, uint64_t gen)
 static void
 send_table(struct link *l, const uint16_t *up, unsigned n)
 {
-	for (unsigned i = 0; i < n && l->state == L_ONLINE;
+	for (unsigned i = 0; i < n && l->c.state == C_ONLINE;
 	    i += ROUTES_PER_FRAME)
 		send_routes(l, up + i, n - i < ROUTES_PER_FRAME ? n - i :
 		    ROUTES_PER_FRAME, true);
@@ -145,7 +147,7 @@ send_routes(struct link *l, const uint16_t *r, unsigned n, bool up)
 		off += (size_t)snprintf(params + off, sizeof(params) - off,
 		    "<route region=\"%04X\" state=\"%s\"/>", r[i],
 		    up ? "up" : "down");
-	send_frame(l, 10, server_seq(s), l->code, s->token, params);
+	send_frame(l, 10, server_seq(s), l->c.code, s->token, params);
 }
 
 /* ---- devices logged in here (§4 directory role) ----------------------- */

@@ -54,6 +54,8 @@ static int	raw_fail(struct itest_raw *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	raw_closed(struct itest_raw *, int, int);
 static int	frame_take(struct itest_raw *, struct itest_frame *);
+static int	login_msg(struct itest_raw *, uint32_t, uint32_t, const char *,
+		    int);
 static const char *error_attr(const char *, const char *, size_t *);
 static void	debug_log(struct nap *, enum nap_log_level, const char *,
 		    void *);
@@ -935,12 +937,20 @@ itest_raw_wait_closed(struct itest_raw *r, int timeout_ms, unsigned *frames)
 int
 itest_raw_login(struct itest_raw *r, uint32_t code, int timeout_ms)
 {
+	return login_msg(r, code, IT_DOMAIN,
+	    "<client name=\"itest\" version=\"1\"/>", timeout_ms);
+}
+
+/* Login From from To to with these parameters; as itest_raw_login(). */
+static int
+login_msg(struct itest_raw *r, uint32_t from, uint32_t to,
+    const char *params, int timeout_ms)
+{
 	struct itest_frame f;
 	uint32_t seq;
 	int rc, ecode;
 
-	if (itest_raw_msg(r, 1, NULL, code, IT_DOMAIN, "",
-	    "<client name=\"itest\" version=\"1\"/>", &seq) == -1)
+	if (itest_raw_msg(r, 1, NULL, from, to, "", params, &seq) == -1)
 		return -1;
 	rc = itest_raw_recv(r, &f, timeout_ms);
 	if (rc != IT_FRAME)
@@ -1199,29 +1209,5 @@ int
 itest_raw_login_with(struct itest_raw *r, uint32_t to, const char *params,
     int timeout_ms)
 {
-	struct itest_frame f;
-	uint32_t seq;
-	int rc, ecode;
-
-	if (itest_raw_msg(r, 1, NULL, r->code, to, "", params, &seq) == -1)
-		return -1;
-	rc = itest_raw_recv(r, &f, timeout_ms);
-	if (rc != IT_FRAME)
-		return raw_fail(r, "no answer to Login: %s", rc == IT_CLOSED ?
-		    r->why : rc == IT_TIMEOUT ? "timed out" : r->why);
-	if (f.parsed && f.h.type == 6 && itest_frame_error(&f, &ecode,
-	    &seq) == 0) {
-		itest_frame_free(&f);
-		return ecode;
-	}
-	if (!f.parsed || f.h.type != 2 || f.h.seq != seq ||
-	    strlen(f.h.session) != 16) {
-		raw_fail(r, "not a LoginReply echoing Seq %u: %.100s", seq,
-		    f.body);
-		itest_frame_free(&f);
-		return -1;
-	}
-	memcpy(r->session, f.h.session, sizeof(r->session));
-	itest_frame_free(&f);
-	return 0;
+	return login_msg(r, r->code, to, params, timeout_ms);
 }
