@@ -37,6 +37,11 @@
 
 struct itest_paths itest;
 
+/* The run's PKI files a server is started with. */
+struct server_files {
+	char	cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], crl[PATH_MAX];
+};
+
 static struct itest_server *live[MAX_SERVERS];	/* for itest_fini */
 static struct env_parser *parser;		/* the raw clients' */
 
@@ -48,6 +53,10 @@ static int	reap(pid_t, int, int *);
 static int	issue_pki(void);
 static void	track(struct itest_server *, bool);
 static int	await_port(struct itest_server *, int);
+static size_t	server_argv(const char **, struct itest_server *, const char *,
+		    uint32_t, struct server_files *);
+static int	server_spawn(struct itest_server *, const char **, size_t,
+		    const char *const [], int);
 static void	server_names(struct itest_server *, const char *, bool);
 static int	wait_fd(int, short, int64_t);
 static int	raw_fail(struct itest_raw *, const char *, ...)
@@ -420,41 +429,66 @@ itest_server_start(struct itest_server *s, const char *name,
     const char *registry, const char *const extra[], bool valgrind)
 {
 	const char *argv[64];
-	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], crl[PATH_MAX];
-	size_t n = 0;
+	struct server_files f;
+	size_t n;
 	int ms = IT_WAIT_MS * (valgrind ? VG_FACTOR : 1);
 
 	server_names(s, name, valgrind);
 	itest_fmt(s->registry, sizeof(s->registry), "%s", registry);
-	itest_pki_file(cert, sizeof(cert), itest.pki, IT_DOMAIN, "crt");
-	itest_pki_file(key, sizeof(key), itest.pki, IT_DOMAIN, "key");
-	itest_fmt(ca, sizeof(ca), "%s/ca.crt", itest.pki);
-	itest_fmt(crl, sizeof(crl), "%s/crl.pem", itest.pki);
+	if ((n = server_argv(argv, s, itest.domain, IT_DOMAIN, &f)) == 0)
+		return -1;
+	argv[n++] = "--registry";
+	argv[n++] = s->registry;
+	return server_spawn(s, argv, n, extra, ms);
+}
+
+/*
+ * The start of a server's command line (valgrind when s->valgrind, the
+ * program, loopback, port file, the run's PKI for code) into argv, the
+ * file names into f.  The count, or 0 when valgrind is asked for but
+ * missing.
+ */
+static size_t
+server_argv(const char **argv, struct itest_server *s, const char *prog,
+    uint32_t code, struct server_files *f)
+{
+	size_t n = 0;
+
+	itest_pki_file(f->cert, sizeof(f->cert), itest.pki, code, "crt");
+	itest_pki_file(f->key, sizeof(f->key), itest.pki, code, "key");
+	itest_fmt(f->ca, sizeof(f->ca), "%s/ca.crt", itest.pki);
+	itest_fmt(f->crl, sizeof(f->crl), "%s/crl.pem", itest.pki);
 	unlink(s->portfile);
-	if (valgrind) {
+	if (s->valgrind) {
 		if (itest.valgrind[0] == '\0')
-			return -1;
+			return 0;
 		argv[n++] = itest.valgrind;
 		argv[n++] = "--error-exitcode=99";
 		argv[n++] = "--leak-check=full";
 		argv[n++] = "--errors-for-leak-kinds=definite";
 		argv[n++] = "--quiet";
 	}
-	argv[n++] = itest.domain;
+	argv[n++] = prog;
 	argv[n++] = "--listen";
 	argv[n++] = "127.0.0.1:0";
 	argv[n++] = "--port-file";
 	argv[n++] = s->portfile;
 	argv[n++] = "--cert";
-	argv[n++] = cert;
+	argv[n++] = f->cert;
 	argv[n++] = "--key";
-	argv[n++] = key;
+	argv[n++] = f->key;
 	argv[n++] = "--ca";
-	argv[n++] = ca;
+	argv[n++] = f->ca;
 	argv[n++] = "--crl";
-	argv[n++] = crl;
-	argv[n++] = "--registry";
-	argv[n++] = s->registry;
+	argv[n++] = f->crl;
+	return n;
+}
+
+/* Appends the extra arguments, spawns, waits for the port file. */
+static int
+server_spawn(struct itest_server *s, const char **argv, size_t n,
+    const char *const extra[], int ms)
+{
 	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 63; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
@@ -1167,42 +1201,19 @@ itest_platform_init(void)
 
 int
 itest_platform_start(struct itest_server *s, const char *name,
-    const char *const extra[])
+    const char *const extra[], bool valgrind)
 {
 	const char *argv[64];
-	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], crl[PATH_MAX];
-	size_t n = 0;
+	struct server_files f;
+	size_t n;
 
 	if (itest_platform_init() == -1)
 		return -1;
-	server_names(s, name, false);
-	itest_pki_file(cert, sizeof(cert), itest.pki, IT_PLATFORM, "crt");
-	itest_pki_file(key, sizeof(key), itest.pki, IT_PLATFORM, "key");
-	itest_fmt(ca, sizeof(ca), "%s/ca.crt", itest.pki);
-	itest_fmt(crl, sizeof(crl), "%s/crl.pem", itest.pki);
-	unlink(s->portfile);
-	argv[n++] = itest.platform;
-	argv[n++] = "--listen";
-	argv[n++] = "127.0.0.1:0";
-	argv[n++] = "--port-file";
-	argv[n++] = s->portfile;
-	argv[n++] = "--cert";
-	argv[n++] = cert;
-	argv[n++] = "--key";
-	argv[n++] = key;
-	argv[n++] = "--ca";
-	argv[n++] = ca;
-	argv[n++] = "--crl";
-	argv[n++] = crl;
-	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 63; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	if (spawn(argv, s->log, &s->pid) == -1) {
-		s->pid = 0;
+	server_names(s, name, valgrind);
+	if ((n = server_argv(argv, s, itest.platform, IT_PLATFORM, &f)) == 0)
 		return -1;
-	}
-	track(s, true);
-	return await_port(s, IT_WAIT_MS);
+	return server_spawn(s, argv, n, extra, IT_WAIT_MS *
+	    (valgrind ? VG_FACTOR : 1));
 }
 
 int

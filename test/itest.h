@@ -263,12 +263,13 @@ int	itest_platform_init(void);
 /*
  * Starts BUILD/platform/nap-platform --listen 127.0.0.1:0 --port-file F
  * with the run's CA, the platform certificate and CRL, and the NULL-
- * terminated extra arguments (may be NULL).  Waits (bounded) for the
- * port file.  0 with s->pid and s->port set, or -1 (killed, log shown).
- * Stop it with itest_server_stop() and friends.
+ * terminated extra arguments (may be NULL); under valgrind when asked
+ * (itest.valgrind must be set).  Waits (bounded) for the port file.  0
+ * with s->pid and s->port set, or -1 (killed, log shown).  Stop it with
+ * itest_server_stop() and friends.
  */
 int	itest_platform_start(struct itest_server *s, const char *name,
-	    const char *const extra[]);
+	    const char *const extra[], bool valgrind);
 /*
  * Sends Login From = r->code, To = to, parameters inner XML params (or
  * none), and waits for LoginReply; keeps its SessionId.  Returns as

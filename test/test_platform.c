@@ -24,6 +24,11 @@ void	init_platform_tests(void);
 #define ADDR2	"127.0.0.1:6002"
 #define DEV1	0x00010001u		/* a device of region 0001 */
 
+struct test_entry {
+	const char	*name;
+	CU_TestFunc	 fn;
+};
+
 static struct itest_server plat;
 static struct itest_raw A, B;		/* domains 00010000 and 00020000 */
 static bool A_on, B_on;
@@ -37,8 +42,20 @@ static bool	expect_closed(struct itest_raw *, const char *);
 static bool	send_body(struct itest_raw *, const char *, const char *);
 static bool	expect_body(struct itest_raw *, uint32_t, const char *,
 		    const char *);
+static bool	keep_alive_until_route(struct itest_raw *, const char *);
+static void	add_suite(const char *, CU_InitializeFunc,
+		    const struct test_entry *, size_t);
 static int	pl_init(void);
+static int	pl_init_vg(void);
+static int	pl_init_limits(void);
+static int	pl_init_hb(void);
 static int	pl_clean(void);
+static void	test_oversize(void);
+static void	test_no_room_for_via(void);
+static void	test_via_full(void);
+static void	test_bad_locate(void);
+static void	test_device_oversize(void);
+static void	test_heartbeat(void);
 static void	test_tables(void);
 static void	test_via_splice(void);
 static void	test_spoof(void);
@@ -183,7 +200,43 @@ expect_body(struct itest_raw *r, uint32_t type, const char *want,
 static int
 pl_init(void)
 {
-	return itest_platform_start(&plat, "platform", NULL) == 0 ? 0 : -1;
+	return itest_platform_start(&plat, "platform", NULL, false) == 0 ? 0 :
+	    -1;
+}
+
+/* The same tests on a platform under valgrind (SIGTERM then checks its
+ * exit status: 99 on a memory error or a leak). */
+static int
+pl_init_vg(void)
+{
+	memset(&plat, 0, sizeof(plat));
+	if (itest.valgrind[0] == '\0') {
+		printf("\n  NOTICE: VALGRIND is not set: nap-platform under "
+		    "valgrind skipped ");
+		return 0;
+	}
+	return itest_platform_start(&plat, "platform-vg", NULL, true) == 0 ?
+	    0 : -1;
+}
+
+/* A small max_frame, so that frames above it are cheap to write. */
+static int
+pl_init_limits(void)
+{
+	const char *extra[] = { "--max-frame", "4096", NULL };
+
+	return itest_platform_start(&plat, "platform-limits", extra,
+	    false) == 0 ? 0 : -1;
+}
+
+static int
+pl_init_hb(void)
+{
+	const char *extra[] = { "--heartbeat-interval", "1",
+	    "--heartbeat-timeout", "2", NULL };
+
+	return itest_platform_start(&plat, "platform-hb", extra, false) == 0 ?
+	    0 : -1;
 }
 
 static int
@@ -191,6 +244,7 @@ pl_clean(void)
 {
 	itest_raw_close(&A);
 	itest_raw_close(&B);
+	A_on = B_on = false;
 	if (plat.pid > 0)
 		(void)itest_server_kill(&plat);
 	return 0;
@@ -200,6 +254,8 @@ pl_clean(void)
 static void
 test_tables(void)
 {
+	if (plat.pid <= 0)
+		return;		/* not started (valgrind missing) */
 	A_on = dom_login(&A, IT_DOMAIN, ADDR1) &&
 	    expect_route(&A, "<route region=\"0001\" state=\"up\"/>",
 	    "A's table");
@@ -412,6 +468,8 @@ test_login_rules(void)
 	uint32_t seq;
 	int rc;
 
+	if (plat.pid <= 0)
+		return;
 	/* A domain's Login without its address: 400 and close. */
 	if (IT_ASSERT(itest_raw_open_as(&r, plat.port, itest.pki, IT_DOMAIN2,
 	    IT_WAIT_MS, IT_PLATFORM) == 0, "TLS: %s", r.why)) {
@@ -518,7 +576,7 @@ test_sigterm(void)
 	struct itest_frame f;
 	int rc;
 
-	if (!B_on)
+	if (!B_on || plat.pid <= 0)
 		return;
 	if (!IT_ASSERT(itest_server_signal(&plat, SIGTERM) == 0, "kill"))
 		return;
@@ -528,18 +586,167 @@ test_sigterm(void)
 	if (rc == IT_FRAME)
 		itest_frame_free(&f);
 	expect_closed(&B, "after the Logout");
-	rc = itest_server_wait(&plat, IT_WAIT_MS);
+	rc = itest_server_wait(&plat, IT_WAIT_MS * (plat.valgrind ? 6 : 1));
 	IT_ASSERT(rc == 0, "SIGTERM: expected exit status 0, got %d (log %s)",
 	    rc, plat.log);
+}
+
+/* ---- limits: max_frame 4096 ----------------------------------------- */
+
+/* §2: a domain's oversized frame is skipped and answered; the link and
+ * the frames after it are fine. */
+static void
+test_oversize(void)
+{
+	static char big[5000 + 4];
+
+	if (!dom_login(&A, IT_DOMAIN, ADDR1) || !expect_route(&A,
+	    "region=\"0001\" state=\"up\"", "A's table"))
+		return;
+	A_on = true;
+	env_frame_put_len((uint8_t *)big, 5000);
+	memset(big + 4, ' ', 5000);
+	if (IT_ASSERT(itest_raw_write(&A, big, sizeof(big)) == 0, "write: %s",
+	    A.why))
+		expect_error(&A, 413, 0, IT_DOMAIN, "a frame of 5000 > 4096");
+	still_open(&A, "after a skipped oversized frame");
+}
+
+/* §2: a frame that fits max_frame but not with the Via stamp: 413. */
+static void
+test_no_room_for_via(void)
+{
+	static char body[4096 + 1];
+	uint32_t seq = 4141;
+	int n;
+
+	if (!A_on)
+		return;
+	B_on = dom_login(&B, IT_DOMAIN2, ADDR2) && expect_route(&B,
+	    "region=\"0002\" state=\"up\"", "B's table") &&
+	    expect_route(&A, "region=\"0002\" state=\"up\"", "A hears 0002");
+	if (!B_on)
+		return;
+	/* 4090 bytes: within max_frame, but not with 15 more. */
+	n = snprintf(body, sizeof(body), "<Message version=\"1.0\"><Header "
+	    "Message_Type=\"1000\" SessionId=\"\" Seq=\"%u\" From=\"%08X\" "
+	    "To=\"%08X\"/><parameters><f>", seq, DEV1, IT_DEV2);
+	memset(body + n, 'x', (size_t)(4090 - 27 - n));
+	memcpy(body + 4090 - 27, "</f></parameters></Message>", 28);
+	if (IT_ASSERT(strlen(body) == 4090, "test bug: %zu", strlen(body)) &&
+	    send_body(&A, body, "4090 bytes"))
+		expect_error(&A, 413, seq, DEV1, "no room for Via");
+	still_open(&B, "B got nothing of it");
+}
+
+/* §3: a message with 8 Via entries cannot take a ninth: 400. */
+static void
+test_via_full(void)
+{
+	char body[600];
+	uint32_t seq = 4242;
+
+	if (!A_on || !B_on)
+		return;
+	snprintf(body, sizeof(body), "<Message version=\"1.0\"><Header "
+	    "Message_Type=\"1000\" SessionId=\"\" Seq=\"%u\" From=\"%08X\" "
+	    "To=\"%08X\" Via=\"00010000 00000000 00020000 00000000 00010000 "
+	    "00000000 00020000 00000000\"/></Message>", seq, DEV1, IT_DEV2);
+	if (send_body(&A, body, "Via of 8"))
+		expect_error(&A, 400, seq, DEV1, "Via full");
+	still_open(&A, "after Via full");
+	still_open(&B, "B got nothing of it");
+}
+
+/* §4 Locate without a code or a region: 400, the link stays. */
+static void
+test_bad_locate(void)
+{
+	uint32_t seq;
+
+	if (!A_on)
+		return;
+	if (IT_ASSERT(itest_raw_msg(&A, 30, NULL, DEV1, IT_PLATFORM, "",
+	    "<locate/>", &seq) == 0, "write: %s", A.why))
+		expect_error(&A, 400, seq, DEV1, "Locate of nothing");
+	if (IT_ASSERT(itest_raw_msg(&A, 30, NULL, DEV1, IT_PLATFORM, "",
+	    "<locate region=\"12\"/>", &seq) == 0, "write: %s", A.why))
+		expect_error(&A, 400, seq, DEV1, "Locate of region 12");
+	still_open(&A, "after bad Locates");
+}
+
+/* §2: a device's bad length closes its link with 413. */
+static void
+test_device_oversize(void)
+{
+	struct itest_raw d;
+	uint8_t pre[4];
+
+	if (IT_ASSERT(itest_raw_open_as(&d, plat.port, itest.pki, DEV1,
+	    IT_WAIT_MS, IT_PLATFORM) == 0, "TLS: %s", d.why) &&
+	    IT_ASSERT(itest_raw_login_with(&d, IT_PLATFORM, NULL,
+	    IT_WAIT_MS) == 0, "device Login: %s", d.why)) {
+		env_frame_put_len(pre, 5000);
+		if (IT_ASSERT(itest_raw_write(&d, pre, 4) == 0, "write: %s",
+		    d.why) && expect_error(&d, 413, 0, DEV1, "device 5000"))
+			expect_closed(&d, "device oversized frame");
+	}
+	itest_raw_close(&d);
+}
+
+/* ---- heartbeat: timeout 2 s -------------------------------------------- */
+
+/* Keeps r alive with a Check every half second until a RouteUpdate
+ * holding want comes (bounded: 40 rounds). */
+static bool
+keep_alive_until_route(struct itest_raw *r, const char *want)
+{
+	struct itest_frame f;
+	bool seen = false;
+
+	for (int i = 0; i < 40 && !seen; i++) {
+		if (itest_raw_msg(r, 3, NULL, r->code, IT_PLATFORM, r->session,
+		    NULL, NULL) == -1)
+			break;
+		while (!seen && itest_raw_recv(r, &f, 500) == IT_FRAME) {
+			seen = f.h.type == 10 && strstr(f.body, want) != NULL;
+			itest_frame_free(&f);
+		}
+	}
+	return seen;
+}
+
+/* §5: a silent domain is closed at the timeout; its region goes down
+ * and the others hear of it; a domain that speaks is kept. */
+static void
+test_heartbeat(void)
+{
+	if (!dom_login(&A, IT_DOMAIN, ADDR1) || !dom_login(&B, IT_DOMAIN2,
+	    ADDR2))
+		return;
+	IT_ASSERT(keep_alive_until_route(&B, "region=\"0001\" "
+	    "state=\"down\""), "B (speaking) expected region 0001 down "
+	    "after A's silence");
+	expect_closed(&A, "the silent domain");
+	still_open(&B, "the domain that spoke");
+}
+
+static void
+add_suite(const char *name, CU_InitializeFunc init,
+    const struct test_entry *t, size_t n)
+{
+	CU_pSuite s = CU_add_suite(name, init, pl_clean);
+
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		CU_add_test(s, t[i].name, t[i].fn);
 }
 
 void
 init_platform_tests(void)
 {
-	static const struct {
-		const char	*name;
-		CU_TestFunc	 fn;
-	} t[] = {
+	static const struct test_entry fed[] = {
 		{ "domains get the table, then changes", test_tables },
 		{ "messages cross with Via spliced, byte for byte",
 		    test_via_splice },
@@ -561,10 +768,25 @@ init_platform_tests(void)
 		{ "a domain's Logout takes its region down", test_logout },
 		{ "SIGTERM: Logout to every peer, exit 0", test_sigterm },
 	};
-	CU_pSuite s = CU_add_suite("platform: federation", pl_init, pl_clean);
+	static const struct test_entry lim[] = {
+		{ "a domain's oversized frame is skipped, 413",
+		    test_oversize },
+		{ "no room for the Via stamp: 413", test_no_room_for_via },
+		{ "Via already holding 8 codes: 400", test_via_full },
+		{ "Locate without code or region: 400", test_bad_locate },
+		{ "a device's oversized frame: 413 and close",
+		    test_device_oversize },
+	};
+	static const struct test_entry hb[] = {
+		{ "a silent domain is closed, its region down",
+		    test_heartbeat },
+	};
+	size_t nfed = sizeof(fed) / sizeof(fed[0]);
 
-	if (s == NULL)
-		return;
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		CU_add_test(s, t[i].name, t[i].fn);
+	add_suite("platform: federation", pl_init, fed, nfed);
+	add_suite("platform: limits", pl_init_limits, lim,
+	    sizeof(lim) / sizeof(lim[0]));
+	add_suite("platform: heartbeat", pl_init_hb, hb, 1);
+	add_suite("platform: federation under valgrind", pl_init_vg, fed,
+	    nfed);
 }
