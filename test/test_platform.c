@@ -68,6 +68,7 @@ static void	test_login_rules(void);
 static void	test_replace(void);
 static void	test_lost_link(void);
 static void	test_logout(void);
+static void	test_sighup(void);
 static void	test_sigterm(void);
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -569,6 +570,23 @@ test_logout(void)
 	    "B hears region 0001 logged out");
 }
 
+/* SIGHUP re-reads the certificates for new links; none is dropped. */
+static void
+test_sighup(void)
+{
+	struct itest_raw d;
+
+	if (!B_on || !IT_ASSERT(itest_server_signal(&plat, SIGHUP) == 0,
+	    "kill"))
+		return;
+	still_open(&B, "a domain after SIGHUP");
+	if (IT_ASSERT(itest_raw_open_as(&d, plat.port, itest.pki, DEV1,
+	    IT_WAIT_MS, IT_PLATFORM) == 0, "TLS after SIGHUP: %s", d.why))
+		IT_ASSERT(itest_raw_login_with(&d, IT_PLATFORM, NULL,
+		    IT_WAIT_MS) == 0, "a Login after SIGHUP: %s", d.why);
+	itest_raw_close(&d);
+}
+
 /* §5: SIGTERM sends Logout to every peer, then exits 0. */
 static void
 test_sigterm(void)
@@ -766,6 +784,7 @@ init_platform_tests(void)
 		{ "a lost domain link takes its region down",
 		    test_lost_link },
 		{ "a domain's Logout takes its region down", test_logout },
+		{ "SIGHUP: new certificates, no link dropped", test_sighup },
 		{ "SIGTERM: Logout to every peer, exit 0", test_sigterm },
 	};
 	static const struct test_entry lim[] = {
