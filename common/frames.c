@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "envelope.h"
 #include "frames.h"
 #include "log.h"
@@ -48,6 +50,17 @@ frame_esc(char *out, size_t cap, const char *s)
 			out[n++] = *s;
 	}
 	out[n] = '\0';
+}
+
+void
+frame_token(char out[17])
+{
+	uint8_t rnd[8];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		fatalx("RAND_bytes failed");
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02X", rnd[i]);
 }
 
 int64_t

@@ -30,6 +30,13 @@ size_t	frame_build(char *buf, size_t cap, uint32_t type, const char *session,
  */
 void	frame_esc(char *out, size_t cap, const char *s);
 
+/*
+ * A new random token of 16 upper-case hex digits and a NUL: a server's
+ * own SessionId (new at each start, §3) or a session it issues (§4).
+ * fatalx() when the random generator fails.
+ */
+void	frame_token(char out[17]);
+
 /* Monotonic milliseconds (the vDSO makes this cheap enough per read). */
 int64_t	mono_ms(void);
 

@@ -9,14 +9,12 @@
 #include <string.h>
 
 #include <libxml/tree.h>
-#include <openssl/rand.h>
 
 #include "log.h"
 #include "platform.h"
 
 static const char *check_address(const char *);
 static void	login_reply(struct link *, uint32_t);
-static void	new_session(struct link *);
 static int	refuse(struct link *, int, const struct env_header *,
 		    const char *);
 
@@ -86,17 +84,6 @@ refuse(struct link *l, int code, const struct env_header *h, const char *why)
 }
 
 static void
-new_session(struct link *l)
-{
-	uint8_t rnd[8];
-
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		fatalx("RAND_bytes failed");
-	for (int i = 0; i < 8; i++)
-		snprintf(l->session + 2 * i, 3, "%02X", rnd[i]);
-}
-
-static void
 login_reply(struct link *l, uint32_t seq)
 {
 	struct server *s = l->w->srv;
@@ -140,7 +127,7 @@ login_handle(struct link *l, const uint8_t *body, size_t len,
 		if ((why = check_address(addr)) != NULL)
 			return refuse(l, 400, h, why);
 	}
-	new_session(l);
+	frame_token(l->session);
 	l->c.state = C_ONLINE;
 	login_reply(l, h->seq);
 	if (l->kind == P_DOMAIN) {

@@ -9,8 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "daemon.h"
 #include "log.h"
 #include "platform.h"
@@ -142,7 +140,6 @@ main(int argc, char **argv)
 	struct server *s = &srv;
 	struct conf_cli cli;
 	char err[512];
-	uint8_t rnd[8];
 
 	log_init("nap-platform", 0, LOG_INFO);
 	if (conf_init(pkeys, &s->conf, err, sizeof(err)) == -1)
@@ -176,10 +173,7 @@ main(int argc, char **argv)
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
 	/* §3: a message a server creates carries its token, new each start. */
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		fatalx("RAND_bytes failed");
-	for (int i = 0; i < 8; i++)
-		snprintf(s->token + 2 * i, 3, "%02X", rnd[i]);
+	frame_token(s->token);
 	pthread_mutex_init(&s->ctx_mu, NULL);
 	pthread_mutex_init(&s->rt_mu, NULL);
 	pthread_mutex_init(&s->dev_mu, NULL);
