@@ -37,6 +37,11 @@
 
 struct itest_paths itest;
 
+/* The run's PKI files a server is started with. */
+struct server_files {
+	char	cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], crl[PATH_MAX];
+};
+
 static struct itest_server *live[MAX_SERVERS];	/* for itest_fini */
 static struct env_parser *parser;		/* the raw clients' */
 
@@ -47,11 +52,19 @@ static int	spawn(const char *const [], const char *, pid_t *);
 static int	reap(pid_t, int, int *);
 static int	issue_pki(void);
 static void	track(struct itest_server *, bool);
+static int	await_port(struct itest_server *, int);
+static size_t	server_argv(const char **, struct itest_server *, const char *,
+		    uint32_t, struct server_files *);
+static int	server_spawn(struct itest_server *, const char **, size_t,
+		    const char *const [], int);
+static void	server_names(struct itest_server *, const char *, bool);
 static int	wait_fd(int, short, int64_t);
 static int	raw_fail(struct itest_raw *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	raw_closed(struct itest_raw *, int, int);
 static int	frame_take(struct itest_raw *, struct itest_frame *);
+static int	login_msg(struct itest_raw *, uint32_t, uint32_t, const char *,
+		    int);
 static const char *error_attr(const char *, const char *, size_t *);
 static void	debug_log(struct nap *, enum nap_log_level, const char *,
 		    void *);
@@ -416,48 +429,66 @@ itest_server_start(struct itest_server *s, const char *name,
     const char *registry, const char *const extra[], bool valgrind)
 {
 	const char *argv[64];
-	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], crl[PATH_MAX];
-	size_t n = 0;
-	int64_t end;
-	int st, ms = IT_WAIT_MS * (valgrind ? VG_FACTOR : 1);
-	FILE *f;
+	struct server_files f;
+	size_t n;
+	int ms = IT_WAIT_MS * (valgrind ? VG_FACTOR : 1);
 
-	memset(s, 0, sizeof(*s));
-	s->valgrind = valgrind;
-	itest_fmt(s->name, sizeof(s->name), "%s", name);
-	itest_fmt(s->log, sizeof(s->log), "%s/%s.log", itest.work, name);
-	itest_fmt(s->portfile, sizeof(s->portfile), "%s/%s.port", itest.work,
-	    name);
+	server_names(s, name, valgrind);
 	itest_fmt(s->registry, sizeof(s->registry), "%s", registry);
-	itest_pki_file(cert, sizeof(cert), itest.pki, IT_DOMAIN, "crt");
-	itest_pki_file(key, sizeof(key), itest.pki, IT_DOMAIN, "key");
-	itest_fmt(ca, sizeof(ca), "%s/ca.crt", itest.pki);
-	itest_fmt(crl, sizeof(crl), "%s/crl.pem", itest.pki);
+	if ((n = server_argv(argv, s, itest.domain, IT_DOMAIN, &f)) == 0)
+		return -1;
+	argv[n++] = "--registry";
+	argv[n++] = s->registry;
+	return server_spawn(s, argv, n, extra, ms);
+}
+
+/*
+ * The start of a server's command line (valgrind when s->valgrind, the
+ * program, loopback, port file, the run's PKI for code) into argv, the
+ * file names into f.  The count, or 0 when valgrind is asked for but
+ * missing.
+ */
+static size_t
+server_argv(const char **argv, struct itest_server *s, const char *prog,
+    uint32_t code, struct server_files *f)
+{
+	size_t n = 0;
+
+	itest_pki_file(f->cert, sizeof(f->cert), itest.pki, code, "crt");
+	itest_pki_file(f->key, sizeof(f->key), itest.pki, code, "key");
+	itest_fmt(f->ca, sizeof(f->ca), "%s/ca.crt", itest.pki);
+	itest_fmt(f->crl, sizeof(f->crl), "%s/crl.pem", itest.pki);
 	unlink(s->portfile);
-	if (valgrind) {
+	if (s->valgrind) {
 		if (itest.valgrind[0] == '\0')
-			return -1;
+			return 0;
 		argv[n++] = itest.valgrind;
 		argv[n++] = "--error-exitcode=99";
 		argv[n++] = "--leak-check=full";
 		argv[n++] = "--errors-for-leak-kinds=definite";
 		argv[n++] = "--quiet";
 	}
-	argv[n++] = itest.domain;
+	argv[n++] = prog;
 	argv[n++] = "--listen";
 	argv[n++] = "127.0.0.1:0";
 	argv[n++] = "--port-file";
 	argv[n++] = s->portfile;
 	argv[n++] = "--cert";
-	argv[n++] = cert;
+	argv[n++] = f->cert;
 	argv[n++] = "--key";
-	argv[n++] = key;
+	argv[n++] = f->key;
 	argv[n++] = "--ca";
-	argv[n++] = ca;
+	argv[n++] = f->ca;
 	argv[n++] = "--crl";
-	argv[n++] = crl;
-	argv[n++] = "--registry";
-	argv[n++] = s->registry;
+	argv[n++] = f->crl;
+	return n;
+}
+
+/* Appends the extra arguments, spawns, waits for the port file. */
+static int
+server_spawn(struct itest_server *s, const char **argv, size_t n,
+    const char *const extra[], int ms)
+{
 	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 63; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
@@ -466,6 +497,31 @@ itest_server_start(struct itest_server *s, const char *name,
 		return -1;
 	}
 	track(s, true);
+	return await_port(s, ms);
+}
+
+/* A started server's names: its log and port file in the work dir. */
+static void
+server_names(struct itest_server *s, const char *name, bool valgrind)
+{
+	memset(s, 0, sizeof(*s));
+	s->valgrind = valgrind;
+	itest_fmt(s->name, sizeof(s->name), "%s", name);
+	itest_fmt(s->log, sizeof(s->log), "%s/%s.log", itest.work, name);
+	itest_fmt(s->portfile, sizeof(s->portfile), "%s/%s.port", itest.work,
+	    name);
+}
+
+/* Waits (bounded) for the port file of a spawned server: 0, or -1 after
+ * killing it and printing its log. */
+static int
+await_port(struct itest_server *s, int ms)
+{
+	const char *name = s->name;
+	int64_t end;
+	int st;
+	FILE *f;
+
 	/* The port file appears (atomically, by rename) once it accepts. */
 	end = now_ms() + ms;
 	while (now_ms() < end) {
@@ -630,8 +686,15 @@ int
 itest_raw_open(struct itest_raw *r, int port, const char *pki, uint32_t code,
     int timeout_ms)
 {
+	return itest_raw_open_as(r, port, pki, code, timeout_ms, IT_DOMAIN);
+}
+
+int
+itest_raw_open_as(struct itest_raw *r, int port, const char *pki,
+    uint32_t code, int timeout_ms, uint32_t server)
+{
 	struct sockaddr_in sin;
-	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], cn[32];
+	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], cn[32], want[9];
 	int64_t end = now_ms() + timeout_ms;
 	int rc, e, one = 1;
 	X509 *peer;
@@ -694,15 +757,16 @@ itest_raw_open(struct itest_raw *r, int port, const char *pki, uint32_t code,
 		return raw_fail(r, "TLS handshake failed: %.120s",
 		    r->why[0] ? r->why : "?");
 	}
-	/* The server must be the domain of region 0001 (§2). */
+	/* The server must be the one expected (§2). */
 	peer = SSL_get1_peer_certificate(r->ssl);
 	cn[0] = '\0';
 	if (peer != NULL)
 		X509_NAME_get_text_by_NID(X509_get_subject_name(peer),
 		    NID_commonName, cn, sizeof(cn));
 	X509_free(peer);
-	if (strcmp(cn, "00010000") != 0)
-		return raw_fail(r, "server CN is '%s', not 00010000", cn);
+	snprintf(want, sizeof(want), "%08X", server);
+	if (strcmp(cn, want) != 0)
+		return raw_fail(r, "server CN is '%s', not %s", cn, want);
 	return 0;
 }
 
@@ -907,12 +971,20 @@ itest_raw_wait_closed(struct itest_raw *r, int timeout_ms, unsigned *frames)
 int
 itest_raw_login(struct itest_raw *r, uint32_t code, int timeout_ms)
 {
+	return login_msg(r, code, IT_DOMAIN,
+	    "<client name=\"itest\" version=\"1\"/>", timeout_ms);
+}
+
+/* Login From from To to with these parameters; as itest_raw_login(). */
+static int
+login_msg(struct itest_raw *r, uint32_t from, uint32_t to,
+    const char *params, int timeout_ms)
+{
 	struct itest_frame f;
 	uint32_t seq;
 	int rc, ecode;
 
-	if (itest_raw_msg(r, 1, NULL, code, IT_DOMAIN, "",
-	    "<client name=\"itest\" version=\"1\"/>", &seq) == -1)
+	if (itest_raw_msg(r, 1, NULL, from, to, "", params, &seq) == -1)
 		return -1;
 	rc = itest_raw_recv(r, &f, timeout_ms);
 	if (rc != IT_FRAME)
@@ -1098,4 +1170,55 @@ out:
 	free(due);
 	free(last);
 	return ok;
+}
+
+/* ---- nap-platform (issue 5) ------------------------------------------ */
+
+int
+itest_platform_init(void)
+{
+	static int done;
+	const char *argv[] = { itest.certs, "--dir", itest.pki, "issue",
+	    "00000000", "00020000", "00020001", NULL };
+
+	if (done)
+		return 0;
+	itest_fmt(itest.platform, sizeof(itest.platform),
+	    "%s/platform/nap-platform", itest.build);
+	if (access(itest.platform, X_OK) == -1) {
+		fprintf(stderr, "integration: %s: %s\n", itest.platform,
+		    strerror(errno));
+		return -1;
+	}
+	if (itest_run(argv) != 0) {
+		fprintf(stderr, "integration: cannot issue the platform's "
+		    "certificates (see %s)\n", itest.cmdlog);
+		return -1;
+	}
+	done = 1;
+	return 0;
+}
+
+int
+itest_platform_start(struct itest_server *s, const char *name,
+    const char *const extra[], bool valgrind)
+{
+	const char *argv[64];
+	struct server_files f;
+	size_t n;
+
+	if (itest_platform_init() == -1)
+		return -1;
+	server_names(s, name, valgrind);
+	if ((n = server_argv(argv, s, itest.platform, IT_PLATFORM, &f)) == 0)
+		return -1;
+	return server_spawn(s, argv, n, extra, IT_WAIT_MS *
+	    (valgrind ? VG_FACTOR : 1));
+}
+
+int
+itest_raw_login_with(struct itest_raw *r, uint32_t to, const char *params,
+    int timeout_ms)
+{
+	return login_msg(r, r->code, to, params, timeout_ms);
 }

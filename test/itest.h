@@ -50,6 +50,8 @@ struct itest_paths {
 	char	pki[PATH_MAX];		/* WORK/pki: the run's CA */
 	char	pki2[PATH_MAX];		/* WORK/pki2: a foreign CA */
 	char	valgrind[PATH_MAX];	/* $VALGRIND, or "" */
+	char	platform[PATH_MAX];	/* BUILD/platform/nap-platform, set
+					   by itest_platform_init() */
 	char	cmdlog[PATH_MAX];	/* output of the commands run */
 	int	factor;			/* $ITEST_TIME_FACTOR, 1..100 */
 };
@@ -185,6 +187,9 @@ enum itest_rc {
  */
 int	itest_raw_open(struct itest_raw *r, int port, const char *pki,
 	    uint32_t code, int timeout_ms);
+/* The same, expecting the server's certificate CN to be server. */
+int	itest_raw_open_as(struct itest_raw *r, int port, const char *pki,
+	    uint32_t code, int timeout_ms, uint32_t server);
 void	itest_raw_close(struct itest_raw *r);
 /* Writes bytes as they are (no length prefix added).  0 or -1. */
 int	itest_raw_write(struct itest_raw *r, const void *p, size_t len);
@@ -242,5 +247,35 @@ struct nap *itest_nap_new(uint32_t code, const char *pki, int port,
  */
 bool	itest_pump(struct nap **h, size_t n, int timeout_ms,
 	    bool (*done)(void *), void *arg);
+
+/* ---- nap-platform (issue 5) ---------------------------------------- */
+
+#define IT_PLATFORM	0x00000000u	/* every platform server's code */
+#define IT_DOMAIN2	0x00020000u	/* the domain of region 0002 */
+#define IT_DEV2		0x00020001u	/* a device of region 0002 */
+
+/*
+ * Once per run: sets itest.platform and issues the certificates of the
+ * platform (00000000), of domain 00020000 and device 00020001 in the
+ * run's PKI.  0, or -1 after printing why.
+ */
+int	itest_platform_init(void);
+/*
+ * Starts BUILD/platform/nap-platform --listen 127.0.0.1:0 --port-file F
+ * with the run's CA, the platform certificate and CRL, and the NULL-
+ * terminated extra arguments (may be NULL); under valgrind when asked
+ * (itest.valgrind must be set).  Waits (bounded) for the port file.  0
+ * with s->pid and s->port set, or -1 (killed, log shown).  Stop it with
+ * itest_server_stop() and friends.
+ */
+int	itest_platform_start(struct itest_server *s, const char *name,
+	    const char *const extra[], bool valgrind);
+/*
+ * Sends Login From = r->code, To = to, parameters inner XML params (or
+ * none), and waits for LoginReply; keeps its SessionId.  Returns as
+ * itest_raw_login().
+ */
+int	itest_raw_login_with(struct itest_raw *r, uint32_t to,
+	    const char *params, int timeout_ms);
 
 #endif /* NAP_ITEST_H */

@@ -1,0 +1,325 @@
+/*
+ * conn.c - the link layer of the servers (conn.h): bytes to frames,
+ * bounds, deadlines and the orderly close.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <event2/bufferevent_ssl.h>
+
+#include "conn.h"
+#include "envelope.h"
+#include "frames.h"
+#include "log.h"
+#include "tls.h"
+#include "tlsbev.h"
+
+static void	read_cb(struct bufferevent *, void *);
+static void	event_cb(struct bufferevent *, short, void *);
+static int	identify(struct conn *);
+static int	next_frame(struct conn *, struct evbuffer *);
+static void	account_input(struct conn *, size_t);
+static void	close_poll(evutil_socket_t, short, void *);
+static void	conn_free(struct conn *);
+
+int
+conn_open(struct connset *set, struct conn *c, int fd, SSL *ssl, uint32_t id)
+{
+	/* Bound the input held per link: one frame plus a read (§2). */
+	if ((c->bev = tlsbev_accept(set->io->base, fd, ssl, set->max_frame +
+	    4 + 16384)) == NULL)
+		return -1;
+	c->set = set;
+	c->id = id;
+	c->state = C_HANDSHAKE;
+	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->since = set->io->now;
+	c->last_rx = mono_ms();
+	c->next = set->links;
+	if (set->links != NULL)
+		set->links->prev = c;
+	set->links = c;
+	set->io->nlinks++;
+	return 0;
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char err[160];
+
+	if (c->state == C_CLOSING) {	/* flush timed out or failed */
+		if (what & BEV_EVENT_CONNECTED)
+			return;	/* late news of a handshake we already used */
+		conn_free(c);
+		return;
+	}
+	if (what & BEV_EVENT_CONNECTED) {
+		(void)identify(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		conn_close(c, tlsbev_error(bev, err, sizeof(err)));
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		/* Whole frames that came with the EOF (a Logout) first. */
+		read_cb(bev, c);
+		conn_close(c, "peer closed the connection");
+	}
+}
+
+/* The peer's code from its certificate, once per link (§2). */
+static int
+identify(struct conn *c)
+{
+	char err[160];
+
+	if (c->state != C_HANDSHAKE)
+		return 0;
+	if (tls_peer_code(bufferevent_openssl_get_ssl(c->bev), &c->code, err,
+	    sizeof(err)) == -1) {
+		log_info("link %u: %s", c->id, err);
+		conn_close(c, err);
+		return -1;
+	}
+	c->state = C_LOGIN;
+	return c->set->ops->identified(c);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n;
+
+	c->last_rx = mono_ms();	/* §5 heartbeat: any byte counts */
+	while (c->state != C_CLOSING) {
+		if (c->skip > 0) {	/* the rest of an oversized frame */
+			n = evbuffer_get_length(in);
+			n = n < c->skip ? n : c->skip;
+			evbuffer_drain(in, n);
+			c->skip -= (uint32_t)n;
+			if (c->skip > 0)
+				break;
+		}
+		if (next_frame(c, in) <= 0)
+			break;
+	}
+	if (c->state != C_CLOSING)
+		account_input(c, evbuffer_get_length(in));
+	iop_flush(c->set->io);
+}
+
+/* One frame off the input: 1 when it went (go on), 0 when it is not
+ * all here yet or the link closed. */
+static int
+next_frame(struct conn *c, struct evbuffer *in)
+{
+	const struct conn_ops *ops = c->set->ops;
+	uint8_t pre[4];
+	uint32_t len = 0;
+
+	if (evbuffer_get_length(in) < 4)
+		return 0;
+	/* A filter may pass the first records up before the CONNECTED
+	 * event: data means the handshake is over. */
+	if (c->state == C_HANDSHAKE && identify(c) == -1)
+		return 0;
+	evbuffer_copyout(in, pre, 4);
+	/* Only the prefix is read here: nothing is allocated from it. */
+	if (env_frame_peek(pre, 4, (uint32_t)c->set->max_frame, &len) ==
+	    ENV_FRAME_BAD_LEN) {
+		if (ops->bad_length(c, len) != 1 || c->state == C_CLOSING)
+			return 0;
+		evbuffer_drain(in, 4);
+		c->skip = len;
+		return 1;
+	}
+	if (evbuffer_get_length(in) - 4 < len)
+		return 0;
+	if (ops->frame(c, evbuffer_pullup(in, (ev_ssize_t)len + 4),
+	    (size_t)len + 4) == -1 || c->state == C_CLOSING)
+		return 0;
+	evbuffer_drain(in, (size_t)len + 4);
+	return 1;
+}
+
+/*
+ * §2: input is bounded per link (the read watermark) and in total: past
+ * the worker's share of input-cap a link with a partial frame stops
+ * reading until the total halves (conn_sweep resumes it).  A frame must
+ * complete within the heartbeat timeout from its first byte, or a slow
+ * sender could hold its buffer forever (HARDENING.md).
+ */
+static void
+account_input(struct conn *c, size_t partial)
+{
+	struct connset *set = c->set;
+
+	if (partial > 0 && c->held == 0)
+		c->partial_since = mono_ms();
+	set->held += partial;
+	set->held -= c->held;
+	c->held = partial;
+	if (partial > 0 && set->held > set->held_cap && !c->paused) {
+		c->paused = 1;
+		bufferevent_disable(c->bev, EV_READ);
+		log_warnx("link %u: %08X paused: %zu bytes of partial frames "
+		    "held by this thread", c->id, c->code, set->held);
+	}
+}
+
+bool
+conn_count_error(struct conn *c)
+{
+	time_t now = c->set->io->now;
+
+	if (now - c->err_since >= CONN_ERR_WINDOW) {
+		c->err_since = now;
+		c->nerr = 0;
+	}
+	if (++c->nerr < CONN_ERR_MAX)
+		return false;
+	conn_close(c, "too many protocol errors");
+	return true;
+}
+
+int
+conn_write(struct conn *c, const uint8_t *frame, size_t len)
+{
+	struct evbuffer *out;
+
+	if (c->state == C_CLOSING)
+		return -1;
+	out = bufferevent_get_output(c->bev);
+	/* A reader that does not keep up is closed, not buffered for. */
+	if (evbuffer_get_length(out) + len > c->set->out_cap) {
+		log_warnx("link %u: %08X is not reading: %zu bytes queued",
+		    c->id, c->code, evbuffer_get_length(out));
+		conn_close(c, "slow reader");
+		return -1;
+	}
+	evbuffer_add(out, frame, len);
+	c->msgs_out++;
+	return 0;
+}
+
+void
+conn_close(struct conn *c, const char *why)
+{
+	struct connset *set = c->set;
+	struct timeval zero = { 0, 0 };
+	enum conn_state was = c->state;
+
+	if (was == C_CLOSING)
+		return;
+	c->state = C_CLOSING;
+	set->ops->closing(c, was, why);
+	c->since = set->io->now;	/* conn_sweep frees it if stuck */
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setcb(c->bev, NULL, NULL, event_cb, c);
+	/*
+	 * Never freed here: callers up the stack still hold c.  close_poll
+	 * runs from the loop and frees once the last frames (an Error, a
+	 * Logout) went out, after close_notify.
+	 */
+	if ((c->closer = evtimer_new(set->io->base, close_poll, c)) == NULL ||
+	    evtimer_add(c->closer, &zero) == -1)
+		log_warnx("link %u: cannot schedule its release", c->id);
+}
+
+static void
+close_poll(evutil_socket_t fd, short ev, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval tick = { 0, 10000 };
+
+	(void)fd;
+	(void)ev;
+	if (tlsbev_close_step(c->bev, &c->shut) ||
+	    c->set->io->now - c->since >= CONN_CLOSE_DEADLINE) {
+		conn_free(c);
+		return;
+	}
+	evtimer_add(c->closer, &tick);
+}
+
+/*
+ * Deadlines are swept rather than armed per read: a timer re-arm per
+ * read on a filter buffer event costs a quarter of the throughput.
+ */
+void
+conn_sweep(struct connset *set)
+{
+	struct conn *c, *next;
+	time_t now = set->io->now;
+	int64_t now_ms = mono_ms(), hb = set->hb_timeout * 1000;
+
+	for (c = set->links; c != NULL; c = next) {
+		next = c->next;
+		switch (c->state) {
+		case C_ONLINE:
+			/* §5: nothing received for `timeout` seconds. */
+			if (now_ms - c->last_rx >= hb)
+				conn_close(c, "heartbeat timeout");
+			else if (c->held > 0 && now_ms - c->partial_since >= hb)
+				conn_close(c, "frame not completed in time");
+			else if (c->paused && set->held <= set->held_cap / 2) {
+				c->paused = 0;
+				bufferevent_enable(c->bev, EV_READ);
+			}
+			break;
+		case C_HANDSHAKE:
+		case C_LOGIN:
+			if (now - c->since >= CONN_LOGIN_DEADLINE)
+				conn_close(c, "no Login in time");
+			break;
+		case C_CLOSING:
+			if (now - c->since >= CONN_CLOSE_DEADLINE + 1)
+				conn_free(c);	/* close_poll never ran */
+			break;
+		}
+	}
+}
+
+void
+conn_close_all(struct connset *set, const char *why)
+{
+	struct conn *c, *next;
+
+	for (c = set->links; c != NULL; c = next) {
+		next = c->next;
+		conn_close(c, why);
+	}
+}
+
+void
+conn_release_all(struct connset *set)
+{
+	while (set->links != NULL)
+		conn_free(set->links);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct connset *set = c->set;
+
+	if (c->closer != NULL)
+		event_free(c->closer);
+	set->held -= c->held;
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		set->links = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	set->io->nlinks--;
+	set->ops->free(c);
+}

@@ -1,0 +1,106 @@
+/*
+ * conn.h - the link layer under every NAP server link: a TLS filter
+ * buffer event, the peer's code from its certificate (§2), frames cut
+ * out of the byte stream without allocating from a length prefix, input
+ * bounded per link and per worker, the deadlines of Login, heartbeat
+ * and slow frames (§5, HARDENING.md), output bounded against slow
+ * readers, and the orderly close (flush, close_notify, free).
+ *
+ * What a frame means, what a bad length prefix costs, and what the
+ * server's tables do when a link goes are the server's: struct
+ * conn_ops.  A server embeds struct conn as the first member of its own
+ * link and allocates it; the set calls ops->free to release it.
+ */
+#ifndef NAP_CONN_H
+#define NAP_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <openssl/ssl.h>
+
+#include "iopool.h"
+
+#define CONN_LOGIN_DEADLINE	10	/* seconds from accept to Login */
+#define CONN_CLOSE_DEADLINE	5	/* seconds to flush a closing link */
+#define CONN_ERR_MAX		16	/* §4: 16 protocol errors ... */
+#define CONN_ERR_WINDOW		60	/* ... within 60 s close the link */
+
+enum conn_state { C_HANDSHAKE, C_LOGIN, C_ONLINE, C_CLOSING };
+
+struct connset;
+
+struct conn {
+	struct connset		*set;
+	struct bufferevent	*bev;
+	uint32_t		 id;		/* unique for the process life */
+	uint32_t		 code;		/* from the certificate (§2) */
+	enum conn_state		 state;
+	unsigned		 nerr;		/* protocol errors in window */
+	time_t			 err_since;
+	uint64_t		 msgs_in, msgs_out;
+	time_t			 since;		/* accepted, or closing since */
+	int64_t			 last_rx;	/* last byte received, ms */
+	struct event		*closer;	/* flush, close_notify, free */
+	int			 shut;		/* close_notify sent */
+	size_t			 held;		/* bytes of a partial frame */
+	int64_t			 partial_since;	/* its first byte, ms */
+	int			 paused;	/* reading stopped (input cap) */
+	uint32_t		 skip;		/* oversized body bytes to drop */
+	struct conn		*prev, *next;	/* the set's list */
+};
+
+struct conn_ops {
+	/* After the handshake, the code known: 0, or -1 to refuse. */
+	int	(*identified)(struct conn *);
+	/* A whole frame, prefix included: 0, or -1 when c was closed. */
+	int	(*frame)(struct conn *, const uint8_t *frame, size_t len);
+	/* A length prefix of 0 or above max_frame (len: its value): 1 to
+	 * skip the frame's bytes and go on, 0 when c was closed. */
+	int	(*bad_length)(struct conn *, uint32_t len);
+	/* c is closing (it was in state was): the tables forget it. */
+	void	(*closing)(struct conn *, enum conn_state was,
+		    const char *why);
+	/* Release the server's link around c (its buffer event is gone). */
+	void	(*free)(struct conn *);
+};
+
+/* One per worker: its links and their shared bounds. */
+struct connset {
+	const struct conn_ops	*ops;
+	struct iop_worker	*io;		/* loop, clock, link count */
+	struct conn		*links;
+	size_t			 max_frame;	/* §2 */
+	size_t			 out_cap;	/* per link, bytes queued */
+	long			 hb_timeout;	/* §5, seconds */
+	size_t			 held;		/* partial-frame bytes, all */
+	size_t			 held_cap;	/* this worker's share */
+};
+
+/*
+ * Starts c (zeroed by the caller) on accepted socket fd with ssl, id
+ * given; c joins the set.  0, or -1 when out of memory: fd and ssl are
+ * freed, c is not in the set (the caller frees it).
+ */
+int	conn_open(struct connset *, struct conn *, int fd, SSL *ssl,
+	    uint32_t id);
+/* Queues a whole frame.  0, or -1 when c is closing or was just closed
+ * as a slow reader (out_cap). */
+int	conn_write(struct conn *, const uint8_t *frame, size_t len);
+/* Stops reading, tells ops->closing, flushes (bounded), then frees. */
+void	conn_close(struct conn *, const char *why);
+/* Counts a protocol error (§4); closes c at the 16th in 60 s.  True
+ * when c was closed. */
+bool	conn_count_error(struct conn *);
+/* Deadlines of every link of the set (call a few times a second). */
+void	conn_sweep(struct connset *);
+/* Stop: closes every link not yet closing. */
+void	conn_close_all(struct connset *, const char *why);
+/* After the loop ended: frees every link (no callback runs). */
+void	conn_release_all(struct connset *);
+
+#endif /* NAP_CONN_H */

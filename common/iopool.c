@@ -1,0 +1,316 @@
+/*
+ * iopool.c - a server's accepting thread, its I/O workers and their
+ * inboxes (iopool.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "frames.h"
+#include "iopool.h"
+#include "log.h"
+
+static void	*worker_main(void *);
+static void	 tick_cb(evutil_socket_t, short, void *);
+static void	 wake_cb(evutil_socket_t, short, void *);
+static void	 stop_check_cb(evutil_socket_t, short, void *);
+static void	 drain_inbox(struct iop_worker *, struct evbuffer *);
+static void	 accept_cb(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static int	 worker_init(struct iopool *, struct iop_worker *, int);
+static void	 request(struct iop_worker *, int *);
+
+static void *
+worker_main(void *arg)
+{
+	struct iop_worker *w = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "io%d", w->idx);
+	log_set_thread_name(name);
+	w->pool->ops->start(w);
+	/* Runs until iopool_stop(): the wake event is only ever activated. */
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	w->pool->ops->end(w);
+	return NULL;
+}
+
+static void
+tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct iop_worker *w = arg;
+
+	(void)fd;
+	(void)ev;
+	w->now = (time_t)(mono_ms() / 1000);
+	w->pool->ops->tick(w);
+	iop_flush(w);
+}
+
+static int
+worker_init(struct iopool *p, struct iop_worker *w, int idx)
+{
+	struct timeval quarter = { 0, 250000 };
+
+	w->pool = p;
+	w->idx = idx;
+	pthread_mutex_init(&w->mu, NULL);
+	if ((w->base = event_base_new()) == NULL ||
+	    (w->wake = event_new(w->base, -1, 0, wake_cb, w)) == NULL ||
+	    (w->stop_timer = evtimer_new(w->base, stop_check_cb, w)) ==
+	    NULL || (w->inbox = evbuffer_new()) == NULL ||
+	    (w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w)) ==
+	    NULL || event_add(w->tick, &quarter) == -1)
+		return -1;
+	w->now = (time_t)(mono_ms() / 1000);
+	for (int i = 0; i < p->n; i++)
+		if ((w->outq[i] = evbuffer_new()) == NULL)
+			return -1;
+	return 0;
+}
+
+int
+iopool_init(struct iopool *p, int n, struct iop_worker **ws,
+    const struct iop_ops *ops)
+{
+	p->ops = ops;
+	p->n = n;
+	for (int i = 0; i < n; i++) {
+		p->w[i] = ws[i];
+		if (worker_init(p, ws[i], i) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+void
+iop_send(struct iop_worker *w, int dest, const struct iop_item *it,
+    const uint8_t *frame)
+{
+	if (dest == w->idx) {
+		w->pool->ops->item(w, it, frame);
+		return;
+	}
+	evbuffer_add(w->outq[dest], it, sizeof(*it));
+	if (it->len > 0)
+		evbuffer_add(w->outq[dest], frame, it->len);
+	w->dirty |= 1ull << dest;
+}
+
+/* One lock per destination worker. */
+void
+iop_flush(struct iop_worker *w)
+{
+	struct iopool *p = w->pool;
+
+	while (w->dirty != 0) {
+		int d = __builtin_ctzll(w->dirty);
+		struct iop_worker *o = p->w[d];
+
+		w->dirty &= w->dirty - 1;
+		pthread_mutex_lock(&o->mu);
+		evbuffer_add_buffer(o->inbox, w->outq[d]);
+		pthread_mutex_unlock(&o->mu);
+		event_active(o->wake, EV_READ, 0);
+	}
+}
+
+void
+iop_post_all(struct iopool *p, const struct iop_item *it)
+{
+	for (int i = 0; i < p->n; i++) {
+		struct iop_worker *o = p->w[i];
+
+		pthread_mutex_lock(&o->mu);
+		evbuffer_add(o->inbox, it, sizeof(*it));
+		pthread_mutex_unlock(&o->mu);
+		event_active(o->wake, EV_READ, 0);
+	}
+}
+
+static void
+drain_inbox(struct iop_worker *w, struct evbuffer *in)
+{
+	struct iop_item it;
+	uint8_t *f;
+
+	while (evbuffer_get_length(in) >= sizeof(it)) {
+		evbuffer_remove(in, &it, sizeof(it));
+		f = it.len ? evbuffer_pullup(in, it.len) : NULL;
+		w->pool->ops->item(w, &it, f);
+		evbuffer_drain(in, it.len);
+	}
+	iop_flush(w);
+}
+
+static void
+wake_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct iop_worker *w = arg;
+	const struct iop_ops *ops = w->pool->ops;
+	struct evbuffer *in = evbuffer_new();
+	int *fds, stop, reload;
+	size_t n;
+
+	(void)fd;
+	(void)ev;
+	if (in == NULL)
+		fatalx("worker %d: no memory", w->idx);
+	pthread_mutex_lock(&w->mu);
+	evbuffer_add_buffer(in, w->inbox);
+	fds = w->newfds;
+	n = w->nnew;
+	w->newfds = NULL;
+	w->nnew = w->capnew = 0;
+	stop = w->stop_req;
+	reload = w->reload_req;
+	w->reload_req = 0;
+	pthread_mutex_unlock(&w->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (stop)
+			close(fds[i]);
+		else
+			ops->adopt(w, fds[i]);
+	}
+	free(fds);
+	drain_inbox(w, in);
+	evbuffer_free(in);
+	if (reload && ops->reload != NULL)
+		ops->reload(w);
+	if (stop && !w->stopping) {
+		struct timeval tv = { 0, 50000 };
+
+		w->stopping = 1;
+		ops->logout(w);
+		iop_flush(w);
+		evtimer_add(w->stop_timer, &tv);
+	}
+}
+
+/* After Logout to every peer: exit once all links flushed, or after 3 s. */
+static void
+stop_check_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct iop_worker *w = arg;
+	struct timeval tv = { 0, 50000 };
+
+	(void)fd;
+	(void)ev;
+	if (w->nlinks == 0 || ++w->stopping > 60) {
+		w->pool->ops->destroy(w);
+		/* The releases scheduled by the closes run before the exit. */
+		event_base_loopexit(w->base, &tv);
+		return;
+	}
+	evtimer_add(w->stop_timer, &tv);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct iopool *p = arg;
+	struct iop_worker *w;
+	int one = 1, *nf;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	w = p->w[atomic_fetch_add(&p->rr, 1) % (unsigned)p->n];
+	pthread_mutex_lock(&w->mu);
+	if (w->nnew == w->capnew) {
+		size_t cap = w->capnew ? w->capnew * 2 : 64;
+
+		if ((nf = realloc(w->newfds, cap * sizeof(int))) == NULL) {
+			pthread_mutex_unlock(&w->mu);
+			log_warnx("accept: no memory, connection dropped");
+			close(fd);
+			return;
+		}
+		w->newfds = nf;
+		w->capnew = cap;
+	}
+	w->newfds[w->nnew++] = fd;
+	pthread_mutex_unlock(&w->mu);
+	event_active(w->wake, EV_READ, 0);
+}
+
+int
+iopool_start(struct iopool *p, struct event_base *base,
+    const struct conf_addr *addr, char *err, size_t errlen)
+{
+	if (listener_open(&p->lis, base, addr, accept_cb, p, err,
+	    errlen) == -1)
+		return -1;
+	for (int i = 0; i < p->n; i++)
+		if (pthread_create(&p->w[i]->tid, NULL, worker_main,
+		    p->w[i]) != 0) {
+			snprintf(err, errlen, "pthread_create: %s",
+			    strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+/* Sets a flag of every worker (stop_req or reload_req) and wakes it. */
+static void
+request(struct iop_worker *w, int *flag)
+{
+	pthread_mutex_lock(&w->mu);
+	*flag = 1;
+	pthread_mutex_unlock(&w->mu);
+	event_active(w->wake, EV_READ, 0);
+}
+
+void
+iopool_stop(struct iopool *p)
+{
+	listener_close(&p->lis);
+	for (int i = 0; i < p->n; i++)
+		request(p->w[i], &p->w[i]->stop_req);
+	for (int i = 0; i < p->n; i++)
+		pthread_join(p->w[i]->tid, NULL);
+}
+
+void
+iopool_reload(struct iopool *p)
+{
+	for (int i = 0; i < p->n; i++)
+		request(p->w[i], &p->w[i]->reload_req);
+}
+
+void
+iopool_free(struct iopool *p)
+{
+	for (int i = 0; i < p->n; i++) {
+		struct iop_worker *w = p->w[i];
+
+		if (w == NULL)
+			continue;
+		for (int j = 0; j < p->n; j++)
+			if (w->outq[j] != NULL)
+				evbuffer_free(w->outq[j]);
+		if (w->inbox != NULL)
+			evbuffer_free(w->inbox);
+		if (w->wake != NULL)
+			event_free(w->wake);
+		if (w->stop_timer != NULL)
+			event_free(w->stop_timer);
+		if (w->tick != NULL)
+			event_free(w->tick);
+		if (w->base != NULL)
+			event_base_free(w->base);
+		free(w->newfds);
+		pthread_mutex_destroy(&w->mu);
+	}
+	listener_close(&p->lis);
+}

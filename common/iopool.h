@@ -1,0 +1,118 @@
+/*
+ * iopool.h - the threads of a NAP server: the main thread accepts and
+ * hands each connection to one of N I/O workers (round robin); each
+ * worker runs one event_base and owns its links outright.  Workers hand
+ * each other items (a small header, maybe a whole frame after it) by
+ * inboxes: an evbuffer under a mutex per worker, filled in batches, one
+ * lock per destination per loop turn.  What an item means, and what a
+ * worker does on start, stop, reload and every quarter second, is the
+ * server's: the callbacks of struct iop_ops.
+ *
+ * A server embeds struct iop_worker as the first member of its own
+ * worker, so that a callback may cast the pointer it gets back.
+ */
+#ifndef NAP_IOPOOL_H
+#define NAP_IOPOOL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "listen.h"
+
+#define IOP_MAX_WORKERS	64
+
+/* What crosses between workers; len bytes of frame follow it. */
+struct iop_item {
+	uint8_t		kind;		/* the server's, from 1 */
+	uint8_t		flag;
+	uint32_t	code;		/* a code, a node, a region... */
+	uint32_t	id;		/* a link id */
+	uint32_t	len;
+	uint64_t	aux;
+};
+
+struct iopool;
+
+struct iop_worker {
+	struct iopool		*pool;
+	int			 idx;
+	pthread_t		 tid;
+	struct event_base	*base;
+	struct event		*wake;
+	pthread_mutex_t		 mu;		/* guards the five below */
+	struct evbuffer		*inbox;
+	int			*newfds;
+	size_t			 nnew, capnew;
+	int			 stop_req, reload_req;
+	struct evbuffer		*outq[IOP_MAX_WORKERS];	/* local batches */
+	uint64_t		 dirty;			/* outq bits */
+	int			 stopping;
+	struct event		*stop_timer;
+	struct event		*tick;		/* 4 a second */
+	time_t			 now;		/* monotonic seconds */
+	size_t			 nlinks;	/* kept by the server's links */
+};
+
+/* The server's side; every callback runs on the worker's own thread. */
+struct iop_ops {
+	void	(*start)(struct iop_worker *);	/* before its loop */
+	void	(*end)(struct iop_worker *);	/* after it: free links */
+	void	(*adopt)(struct iop_worker *, int fd);
+	void	(*item)(struct iop_worker *, const struct iop_item *,
+		    const uint8_t *frame);
+	void	(*tick)(struct iop_worker *);	/* deadlines */
+	void	(*reload)(struct iop_worker *);	/* may be NULL */
+	void	(*logout)(struct iop_worker *);	/* stop: Logout to all */
+	void	(*destroy)(struct iop_worker *); /* stop: close the rest */
+};
+
+struct iopool {
+	const struct iop_ops	*ops;
+	int			 n;
+	atomic_uint		 rr;
+	struct iop_worker	*w[IOP_MAX_WORKERS];
+	struct listener		 lis;
+};
+
+/*
+ * Sets up n (1..IOP_MAX_WORKERS) workers, ws[i] the server's (zeroed).
+ * 0, or -1 on no memory (iopool_free() then).
+ */
+int	iopool_init(struct iopool *, int n, struct iop_worker **ws,
+	    const struct iop_ops *);
+/*
+ * Binds addr on base (the main thread's loop), then starts the threads.
+ * 0 with the bound port in pool->lis.port, or -1 with err filled.
+ */
+int	iopool_start(struct iopool *, struct event_base *base,
+	    const struct conf_addr *addr, char *err, size_t errlen);
+/* Graceful stop: no more accepts; each worker runs ops->logout, waits
+ * (at most 3 s) for its links to go, runs ops->destroy; joins them. */
+void	iopool_stop(struct iopool *);
+/* Each worker runs ops->reload soon, on its thread. */
+void	iopool_reload(struct iopool *);
+void	iopool_free(struct iopool *);
+
+/*
+ * Queues an item (and len bytes of frame) for worker dest, sent with the
+ * batch at iop_flush(); dest == w's own index runs ops->item at once.
+ */
+void	iop_send(struct iop_worker *w, int dest, const struct iop_item *,
+	    const uint8_t *frame);
+/* Moves every local batch to its worker's inbox. */
+void	iop_flush(struct iop_worker *w);
+/*
+ * Puts an item (no frame) straight into every worker's inbox, this one's
+ * included: items posted under one lock of the caller's reach every
+ * worker in the order they were posted.
+ */
+void	iop_post_all(struct iopool *, const struct iop_item *);
+
+#endif /* NAP_IOPOOL_H */

@@ -1,0 +1,190 @@
+/*
+ * main.c - nap-platform: options, config, checks, then the event loops
+ * (STYLE.md "Daemons": the fixed order of relayd/ntpd).
+ */
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "platform.h"
+#include "tls.h"
+
+#define K(f)	offsetof(struct pconf, f)
+
+/* Every key is also a --option of the same name (DESIGN.md §9). */
+static const struct conf_key pkeys[] = {
+	{ "listen", CONF_ADDR, K(listen), "0.0.0.0:5269", 0, 0,
+	    "address to accept domain and device links on (port 0: any)" },
+	{ "cert", CONF_STR, K(cert), NULL, 0, 0,
+	    "this server's certificate; its CN must be 00000000" },
+	{ "key", CONF_STR, K(key), NULL, 0, 0, "its private key" },
+	{ "ca", CONF_STR, K(ca), NULL, 0, 0, "the federation's CA" },
+	{ "crl", CONF_STR, K(crl), NULL, 0, 0,
+	    "certificate revocation list (checked on every link)" },
+	{ "heartbeat-interval", CONF_INT, K(hb_interval), "30", 1, 86400,
+	    "seconds of silence before a peer sends Check" },
+	{ "heartbeat-timeout", CONF_INT, K(hb_timeout), "90", 2, 172800,
+	    "seconds of silence before a link is closed" },
+	{ "audit", CONF_STR, K(audit), NULL, 0, 0,
+	    "audit log file (not written by this version)" },
+	{ "log-level", CONF_LEVEL, K(log_level), "info", 0, 0,
+	    "error, warn, info or debug" },
+	{ "port-file", CONF_STR, K(port_file), NULL, 0, 0,
+	    "write the bound port here once accepting" },
+	{ "pid-file", CONF_STR, K(pid_file), NULL, 0, 0, "PID file" },
+	{ "threads", CONF_INT, K(threads), "0", 0, MAX_WORKERS,
+	    "I/O threads (0: one per core)" },
+	{ "max-frame", CONF_SIZE, K(max_frame), "1M", 2048, 16777216,
+	    "largest frame of the federation (§2)" },
+	{ "output-cap", CONF_SIZE, K(out_cap), "16M", 65536, 1073741824,
+	    "bytes queued to a peer before it is closed as a slow reader" },
+	{ "input-cap", CONF_SIZE, K(in_cap), "256M", 1048576, 68719476736L,
+	    "bytes of incomplete frames held across all links (§2)" },
+	{ "syslog", CONF_BOOL, K(syslog), "no", 0, 0, "log to syslog" },
+	{ NULL, 0, 0, NULL, 0, 0, NULL },
+};
+
+static struct server srv;
+
+static int	check_conf(struct server *, char *, size_t);
+static void	on_signal(evutil_socket_t, short, void *);
+static long	ncores(void);
+static void	run(struct server *);
+
+static long
+ncores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n;
+}
+
+/* Checks that span keys, and the files they name. */
+static int
+check_conf(struct server *s, char *err, size_t errlen)
+{
+	struct pconf *c = &s->conf;
+	struct tls_files f = { c->cert, c->key, c->ca, c->crl };
+
+	if (c->cert == NULL || c->key == NULL || c->ca == NULL) {
+		snprintf(err, errlen, "cert, key and ca are required");
+		return -1;
+	}
+	if (c->hb_timeout < 2 * c->hb_interval) {
+		snprintf(err, errlen, "heartbeat-timeout: %ld is less than "
+		    "twice heartbeat-interval (%ld)", c->hb_timeout,
+		    c->hb_interval);
+		return -1;
+	}
+	if (tls_file_code(c->cert, &s->code, err, errlen) == -1)
+		return -1;
+	/* §1, §8: every platform server answers to 00000000. */
+	if (!env_code_is_platform(s->code)) {
+		snprintf(err, errlen, "%s: CN %08X is not the platform code "
+		    "00000000", c->cert, s->code);
+		return -1;
+	}
+	if ((s->ctx = tls_server_ctx(&f, err, errlen)) == NULL)
+		return -1;
+	s->nworkers = (int)(c->threads > 0 ? c->threads : ncores());
+	return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	struct server *s = arg;
+
+	(void)ev;
+	if (sig == SIGHUP) {
+		server_reload(s);
+		return;
+	}
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopexit(s->base, NULL);
+}
+
+/* From the start of the threads to their end (SIGTERM, SIGINT). */
+static void
+run(struct server *s)
+{
+	struct event *sig[3];
+	const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
+	char err[512];
+
+	if (server_start(s, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	for (int i = 0; i < 3; i++)
+		if ((sig[i] = evsignal_new(s->base, signos[i], on_signal, s)) ==
+		    NULL || event_add(sig[i], NULL) == -1)
+			fatalx("cannot watch signal %d", signos[i]);
+	if (s->conf.port_file != NULL && portfile_write(s->conf.port_file,
+	    s->port, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	log_info("platform %08X listening on %s port %d, %d I/O threads",
+	    s->code, s->conf.listen.host, s->port, s->nworkers);
+	event_base_dispatch(s->base);
+	server_stop(s);
+	for (int i = 0; i < 3; i++)
+		event_free(sig[i]);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct server *s = &srv;
+	struct conf_cli cli;
+	char err[512];
+
+	log_init("nap-platform", 0, LOG_INFO);
+	if (conf_init(pkeys, &s->conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (conf_parse_args(pkeys, &s->conf, argc, argv, &cli, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "nap-platform: %s\n", err);
+		exit(cli.usage ? 2 : 1);
+	}
+	if (cli.help) {
+		conf_usage(pkeys, "nap-platform", stdout);
+		exit(0);
+	}
+	log_setlevel(s->conf.log_level);
+	if (check_conf(s, err, sizeof(err)) == -1) {
+		fprintf(stderr, "nap-platform: %s\n", err);
+		exit(1);
+	}
+	if (cli.check_only) {
+		if (cli.verbose)
+			conf_dump(pkeys, &s->conf, stdout);
+		fprintf(stderr, "nap-platform: configuration OK\n");
+		exit(0);
+	}
+	if (s->conf.syslog || cli.daemon)
+		log_init("nap-platform", 1, s->conf.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	if (cli.daemon && daemonize() == -1)
+		fatal("daemonize");
+	if (s->conf.pid_file != NULL && pidfile_create(s->conf.pid_file, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* §3: a message a server creates carries its token, new each start. */
+	frame_token(s->token);
+	pthread_mutex_init(&s->ctx_mu, NULL);
+	pthread_mutex_init(&s->rt_mu, NULL);
+	pthread_mutex_init(&s->dev_mu, NULL);
+	run(s);
+	server_free(s);
+	pthread_mutex_destroy(&s->dev_mu);
+	pthread_mutex_destroy(&s->rt_mu);
+	pthread_mutex_destroy(&s->ctx_mu);
+	if (s->conf.pid_file != NULL)
+		pidfile_remove();
+	conf_free(pkeys, &s->conf);
+	log_info("stopped");
+	return 0;
+}

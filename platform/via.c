@@ -1,0 +1,93 @@
+/*
+ * via.c - the platform's transformer (DESIGN.md §6): forwarding re-uses
+ * the received bytes, with the platform's code spliced into the Header's
+ * Via attribute (§3), or a Via attribute added to the Header start tag.
+ * Nothing else of the message changes: not a byte.
+ */
+#include <string.h>
+
+#include "platform.h"
+
+#define VIA_APPEND	" 00000000"
+
+static int	is_space(uint8_t);
+static int	via_point(const uint8_t *, size_t, size_t, size_t *, int *);
+
+static int
+is_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * Scans the Header start tag b[start..end) attribute by attribute (it
+ * parsed, so it is well-formed): sets *at to just before the closing
+ * quote of Via (*has = 1), or to the '/' or '>' that ends the tag (*has
+ * = 0).  Attribute values are skipped whole, so a "Via" inside another
+ * value is never taken for the attribute.  0, or -1 when the bytes are
+ * not the tag they should be.
+ */
+static int
+via_point(const uint8_t *b, size_t start, size_t end, size_t *at, int *has)
+{
+	size_t p = start + strlen("<Header"), n0, nlen;
+	uint8_t q;
+
+	while (p < end) {
+		while (p < end && is_space(b[p]))
+			p++;
+		if (p < end && (b[p] == '/' || b[p] == '>')) {
+			*at = p;
+			*has = 0;
+			return 0;
+		}
+		for (n0 = p; p < end && !is_space(b[p]) && b[p] != '='; p++)
+			;
+		nlen = p - n0;
+		while (p < end && (is_space(b[p]) || b[p] == '='))
+			p++;
+		if (p >= end || (b[p] != '"' && b[p] != '\''))
+			return -1;
+		q = b[p++];
+		while (p < end && b[p] != q)
+			p++;
+		if (p >= end)
+			return -1;
+		if (nlen == 3 && memcmp(b + n0, "Via", 3) == 0) {
+			*at = p;
+			*has = 1;
+			return 0;
+		}
+		p++;
+	}
+	return -1;
+}
+
+/*
+ * Writes the stamped frame (length prefix included) to out, which holds
+ * cap bytes.  Returns 0 and *outlen; -1 when the stamped body would not
+ * fit in cap - 4 bytes (the caller's max_frame: 413) or the Header start
+ * tag cannot be found.
+ */
+int
+via_stamp(const uint8_t *body, size_t len, const struct env_header *h,
+    uint8_t *out, size_t cap, size_t *outlen)
+{
+	const char *ins;
+	size_t at, n;
+	int has;
+
+	if (h->tag_end > len || h->tag_start >= h->tag_end ||
+	    via_point(body, h->tag_start, h->tag_end, &at, &has) == -1)
+		return -1;
+	ins = has ? VIA_APPEND : VIA_STAMP;
+	n = strlen(ins);
+	if (len + n > cap - 4)
+		return -1;
+	memcpy(out + 4, body, at);
+	memcpy(out + 4 + at, ins, n);
+	memcpy(out + 4 + at + n, body + at, len - at);
+	env_frame_put_len(out, (uint32_t)(len + n));
+	*outlen = len + n + 4;
+	return 0;
+}
