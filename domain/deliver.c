@@ -21,6 +21,7 @@
 #define RING_MIN	16
 
 static void	fetch(struct link *);
+static void	audit_confirmed(struct link *, uint32_t);
 static void	write_ent(struct link *, const struct item *, const uint8_t *);
 
 static struct store *
@@ -122,6 +123,11 @@ write_ent(struct link *l, const struct item *it, const uint8_t *frame)
 	memcpy(u->session, it->session, sizeof(u->session));
 	d->n++;
 	evbuffer_add(d->bytes, frame, it->len);
+	if (l->w->srv->audit != NULL) {
+		audit_item(l->w->srv, AUDIT_OUT, l->code, AUDIT_DELIVERED, 0, it,
+		    frame);
+		audit_count(l, it->type, true, it->len);
+	}
 	/* Last: a slow reader is closed here, and the ring goes back. */
 	(void)link_write(l, frame, it->len);
 }
@@ -217,6 +223,68 @@ out:
 	return rc;
 }
 
+/* §8: a record per confirmed message (the first n of the ring). */
+static void
+audit_confirmed(struct link *l, uint32_t n)
+{
+	struct dlv *d = &l->d;
+	const uint8_t *p;
+	ssize_t need = 0;
+	struct item it;
+	struct unc *u;
+
+	for (uint32_t i = 0; i < n; i++)
+		need += d->ring[(d->head + i) % d->cap].len;
+	p = evbuffer_pullup(d->bytes, need);
+	for (uint32_t i = 0; i < n; i++, p += u->len) {
+		u = &d->ring[(d->head + i) % d->cap];
+		memset(&it, 0, sizeof(it));
+		it.from = u->from;
+		it.to = l->code;
+		it.seq = u->seq;
+		it.type = u->type;
+		it.len = u->len;
+		memcpy(it.session, u->session, sizeof(it.session));
+		audit_item(l->w->srv, AUDIT_OUT, l->code, AUDIT_CONFIRMED, 0,
+		    &it, p);
+	}
+}
+
+/* The Header an item describes, for an audit record (§8). */
+void
+audit_item(struct server *s, enum audit_hop hop, uint32_t link,
+    enum audit_verdict v, int code, const struct item *it,
+    const uint8_t *frame)
+{
+	struct env_header h;
+
+	if (s->audit == NULL)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.type = it->type;
+	h.seq = it->seq;
+	h.from = it->from;
+	h.to = it->to;
+	h.ack = (it->flags & MF_ACK) != 0;
+	memcpy(h.session, it->session, 16);
+	h.session[16] = '\0';
+	if (h.session[0] == '\0' || strlen(h.session) != 16)
+		h.session[0] = '\0';
+	audit_msg(s->audit, hop, link, v, code, &h, frame + 4, it->len - 4);
+}
+
+/* Messages and bytes per type of a link's session (§8). */
+void
+audit_count(struct link *l, uint32_t type, bool out, size_t bytes)
+{
+	if (l->w->srv->audit == NULL)
+		return;
+	if (l->counts == NULL && (l->counts = calloc(1,
+	    sizeof(*l->counts))) == NULL)
+		return;
+	audit_counts_add(l->counts, type, out, bytes);
+}
+
 /*
  * §5: the device's Ack names the last message it received; it confirms
  * the oldest unconfirmed one with that (From, Seq) and all before it.
@@ -241,6 +309,8 @@ dlv_confirm(struct link *l, const uint8_t *body, size_t len)
 	}
 	if (k == d->n)
 		return;		/* §5: an ack that matches nothing */
+	if (l->w->srv->audit != NULL)
+		audit_confirmed(l, k + 1);
 	for (i = 0; i <= k; i++) {
 		u = &d->ring[(d->head + i) % d->cap];
 		bytes += u->len;
@@ -340,6 +410,7 @@ deliver_to_code(struct server *s, struct worker *w, struct outbox *ob,
 		if (v == 0)
 			continue;	/* logged in meanwhile */
 		it->kind = IT_DELIVER;
+		it->id = (uint32_t)(v >> 16);
 		if (w != NULL)
 			worker_send(w, v, it, frame);
 		else

@@ -24,6 +24,7 @@
 #include <event2/buffer.h>
 #include <openssl/ssl.h>
 
+#include "audit.h"
 #include "config.h"
 #include "envelope.h"
 #include "pipe.h"
@@ -58,6 +59,10 @@ struct dconf {
 	size_t		 store_quota;	/* bytes, all destinations */
 	long		 store_device_quota;	/* messages per device */
 	long		 session_keep;	/* seconds a session may be resumed */
+	char		*audit_key, *audit_sync, *audit_on_full;
+	char		*audit_header_only, *audit_instance;
+	size_t		 audit_rotate_size, audit_queue;
+	long		 audit_rotate_time;
 };
 
 /* Decisions the routing hook makes and the route step carries out. */
@@ -152,8 +157,11 @@ struct link {
 	int			 shut;		/* close_notify sent */
 	size_t			 held;		/* bytes of a partial frame */
 	int64_t			 partial_since;	/* its first byte, ms */
-	int			 paused;	/* reading stopped (input cap) */
+	int			 paused;	/* reading stopped: PAUSE_* */
+#define PAUSE_INPUT	1		/* input-cap (§2) */
+#define PAUSE_AUDIT	2		/* audit-on-full stop-accepting */
 	struct dlv		 d;		/* deliveries (deliver.c) */
+	struct audit_counts	*counts;	/* per type, when auditing */
 	struct link		*prev, *next;	/* the worker's list */
 };
 
@@ -198,11 +206,14 @@ struct server {
 	struct event_base	*base;
 	struct evconnlistener	*lis;
 	struct event		*lis_retry;
+	struct event		*audit_watch;	/* stop-accepting (§8) */
+	int			 lis_held;	/* listener off for it */
 	int			 port;
 	int			 nworkers;
 	atomic_uint		 rr;
 	struct worker		 w[MAX_WORKERS];
 	struct store		*store;
+	struct audit		*audit;		/* NULL: no audit log */
 	/* node -> (link id << 16 | worker + 1); 0 = not logged in. */
 	_Atomic uint64_t	 slot[NODES];
 	/*
@@ -283,5 +294,9 @@ void	dlv_receipt(struct worker *, const struct item *msg, int code,
 void	dlv_unknown_kick(struct worker *, uint16_t node);
 void	item_from_header(struct server *, struct item *,
 	    const struct env_header *);
+void	audit_item(struct server *, enum audit_hop, uint32_t link,
+	    enum audit_verdict, int code, const struct item *,
+	    const uint8_t *frame);
+void	audit_count(struct link *, uint32_t type, bool out, size_t bytes);
 
 #endif /* NAP_DOMAIN_H */

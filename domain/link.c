@@ -37,6 +37,7 @@ static size_t	link_unsent(struct link *);
 static int	identify(struct link *);
 static void	account_input(struct link *, size_t);
 static bool	pin_matches(struct link *, const char *);
+static void	pause_set(struct link *, int, int);
 
 void
 link_adopt(struct worker *w, int fd)
@@ -207,8 +208,8 @@ account_input(struct link *l, size_t partial)
 	w->held += partial;
 	w->held -= l->held;
 	l->held = partial;
-	if (partial > 0 && w->held > w->held_cap && !l->paused) {
-		l->paused = 1;
+	if (partial > 0 && w->held > w->held_cap && !(l->paused & PAUSE_INPUT)) {
+		l->paused |= PAUSE_INPUT;
 		bufferevent_disable(l->bev, EV_READ);
 		log_warnx("link %u: %08X paused: %zu bytes of partial frames "
 		    "held by this thread", l->id, l->code, w->held);
@@ -246,6 +247,8 @@ on_frame(struct link *l, const uint8_t *frame, size_t flen)
 		return -1;
 	if (env_parse_header(w->parser, frame + 4, flen - 4, &h, &err) ==
 	    -1) {
+		audit_msg(w->srv->audit, AUDIT_IN, l->code, AUDIT_REFUSED,
+		    err.code, NULL, frame + 4, flen - 4);
 		if (l->state != L_ONLINE) {
 			send_error(l, err.code, 0, 0, "", err.reason);
 			link_close(l, "malformed first frame");
@@ -257,6 +260,7 @@ on_frame(struct link *l, const uint8_t *frame, size_t flen)
 	if (l->state == L_LOGIN)
 		return on_login(l, frame, flen, &h);
 	l->msgs_in++;
+	audit_count(l, h.type, false, flen);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.body = frame + 4;
 	ctx.len = flen - 4;
@@ -270,6 +274,8 @@ on_frame(struct link *l, const uint8_t *frame, size_t flen)
 		break;
 	case PIPE_REJECT:
 		w->refused++;
+		audit_msg(w->srv->audit, AUDIT_IN, l->code, AUDIT_REFUSED,
+		    ctx.error, &h, ctx.body, ctx.len);
 		/* §4 counts only malformed frames and breaches of §3 toward
 		 * closing a link; a refused route is an answer, not abuse. */
 		if (ctx.error == 404 || ctx.error == 503)
@@ -344,6 +350,8 @@ on_login(struct link *l, const uint8_t *frame, size_t flen,
 	resume_wanted(l, frame, flen, want);
 	set_online(l, want);
 	login_reply(l, h->seq);
+	audit_session(s->audit, l->code, l->session, true, want[0] != '\0' &&
+	    strcmp(want, l->session) == 0 ? "login (resumed)" : "login", NULL);
 	log_info("link %u: %08X logged in, session %s%s", l->id, l->code,
 	    l->session, want[0] != '\0' && strcmp(want, l->session) == 0 ?
 	    " (resumed)" : "");
@@ -507,6 +515,8 @@ link_close(struct link *l, const char *why)
 		 * is free, so a new login finds them queued ahead. */
 		dlv_return(l);
 		keep_session(l);
+		audit_session(s->audit, l->code, l->session, false, why,
+		    l->counts);
 		atomic_compare_exchange_strong(&s->slot[node], &mine, 0);
 		if (w->node[node] == l)
 			w->node[node] = NULL;
@@ -561,6 +571,19 @@ close_poll(evutil_socket_t fd, short ev, void *arg)
 	evtimer_add(l->closer, &tick);
 }
 
+/* Reading stops while any reason to pause holds. */
+static void
+pause_set(struct link *l, int why, int on)
+{
+	int was = l->paused;
+
+	l->paused = on ? was | why : was & ~why;
+	if (was == 0 && l->paused != 0)
+		bufferevent_disable(l->bev, EV_READ);
+	else if (was != 0 && l->paused == 0)
+		bufferevent_enable(l->bev, EV_READ);
+}
+
 /*
  * Once a second per worker: the deadlines of its links.  Timeouts on
  * filter buffer events cost a timer re-arm per read (measured: a quarter
@@ -574,9 +597,13 @@ link_sweep(struct worker *w)
 	time_t now = w->now;
 	int64_t now_ms = mono_ms();
 	long hb = w->srv->conf.hb_timeout;
+	/* §8 audit-on-full stop-accepting: read nothing while it holds. */
+	int hold = w->srv->audit != NULL && !audit_accepting(w->srv->audit);
 
 	for (l = w->links; l != NULL; l = next) {
 		next = l->next;
+		if (l->state == L_ONLINE)
+			pause_set(l, PAUSE_AUDIT, hold);
 		switch (l->state) {
 		case L_ONLINE:
 			/* §5: nothing received for `timeout` seconds. */
@@ -585,10 +612,9 @@ link_sweep(struct worker *w)
 			else if (l->held > 0 && now_ms - l->partial_since >=
 			    hb * 1000)
 				link_close(l, "frame not completed in time");
-			else if (l->paused && w->held <= w->held_cap / 2) {
-				l->paused = 0;
-				bufferevent_enable(l->bev, EV_READ);
-			}
+			else if ((l->paused & PAUSE_INPUT) && w->held <=
+			    w->held_cap / 2)
+				pause_set(l, PAUSE_INPUT, 0);
 			break;
 		case L_HANDSHAKE:
 		case L_LOGIN:
@@ -632,6 +658,7 @@ link_free(struct link *l)
 		event_free(l->closer);
 	w->held -= l->held;
 	dlv_free(l);
+	free(l->counts);
 	bufferevent_free(l->bev);
 	if (l->prev != NULL)
 		l->prev->next = l->next;

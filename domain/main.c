@@ -34,7 +34,23 @@ static const struct conf_key dkeys[] = {
 	{ "heartbeat-timeout", CONF_INT, K(hb_timeout), "90", 2, 172800,
 	    "seconds of silence before a link is closed" },
 	{ "audit", CONF_STR, K(audit), NULL, 0, 0,
-	    "audit log file (not written by this version)" },
+	    "audit log file (DESIGN.md §8; see nap-audit(1))" },
+	{ "audit-key", CONF_STR, K(audit_key), NULL, 0, 0,
+	    "HMAC key file: the audit chain is HMAC-SHA-256" },
+	{ "audit-rotate-size", CONF_SIZE, K(audit_rotate_size), "0", 0,
+	    1099511627776L, "rotate the audit log at this size (0: never)" },
+	{ "audit-rotate-time", CONF_INT, K(audit_rotate_time), "0", 0,
+	    31536000, "rotate the audit log after this many seconds" },
+	{ "audit-sync", CONF_STR, K(audit_sync), "1000", 0, 0,
+	    "fdatasync the audit log: every, never, or every N ms" },
+	{ "audit-on-full", CONF_STR, K(audit_on_full), "keep-routing", 0, 0,
+	    "when records cannot be written: keep-routing or stop-accepting" },
+	{ "audit-queue", CONF_SIZE, K(audit_queue), "64M", 65536,
+	    17179869184L, "bytes of audit records waiting for the writer" },
+	{ "audit-header-only", CONF_STR, K(audit_header_only), NULL, 0, 0,
+	    "message types whose payload is not recorded (e.g. 1000-1999)" },
+	{ "audit-instance", CONF_STR, K(audit_instance), NULL, 0, 0,
+	    "this server's name in audit records (default: host name)" },
 	{ "log-level", CONF_LEVEL, K(log_level), "info", 0, 0,
 	    "error, warn, info or debug" },
 	{ "port-file", CONF_STR, K(port_file), NULL, 0, 0,
@@ -75,6 +91,7 @@ static const struct conf_key dkeys[] = {
 static struct server srv;
 
 static int	check_conf(struct server *, int, char *, size_t);
+static int	audit_start(struct server *, char *, size_t);
 static void	on_signal(evutil_socket_t, short, void *);
 static long	ncores(void);
 
@@ -135,8 +152,47 @@ check_conf(struct server *s, int create, char *err, size_t errlen)
 	}
 	if (c->ttl_default > c->ttl_max)
 		c->ttl_default = c->ttl_max;
+	{
+		enum audit_sync sy;
+		enum audit_full fu;
+		long ms;
+
+		if (audit_parse_sync(c->audit_sync, &sy, &ms, err, errlen) ==
+		    -1 || audit_parse_full(c->audit_on_full, &fu, err,
+		    errlen) == -1)
+			return -1;
+	}
 	s->nworkers = (int)(c->threads > 0 ? c->threads : ncores());
 	return 0;
+}
+
+/* §8: the audit log, when configured. */
+static int
+audit_start(struct server *s, char *err, size_t errlen)
+{
+	struct dconf *c = &s->conf;
+	struct audit_conf ac;
+	char host[256];
+
+	if (c->audit == NULL)
+		return 0;
+	memset(&ac, 0, sizeof(ac));
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "domain");
+	host[sizeof(host) - 1] = '\0';
+	ac.path = c->audit;
+	ac.server_code = s->code;
+	ac.instance = c->audit_instance ? c->audit_instance : host;
+	ac.key_file = c->audit_key;
+	ac.rotate_bytes = c->audit_rotate_size;
+	ac.rotate_seconds = c->audit_rotate_time;
+	ac.queue_cap = c->audit_queue;
+	ac.header_only = c->audit_header_only;
+	if (audit_parse_sync(c->audit_sync, &ac.sync, &ac.sync_ms, err,
+	    errlen) == -1 || audit_parse_full(c->audit_on_full, &ac.on_full,
+	    err, errlen) == -1)
+		return -1;
+	return (s->audit = audit_open(&ac, err, errlen)) == NULL ? -1 : 0;
 }
 
 static void
@@ -201,6 +257,8 @@ main(int argc, char **argv)
 		snprintf(s->token + 2 * i, 3, "%02X", rnd[i]);
 	pthread_mutex_init(&s->ctx_mu, NULL);
 	pthread_mutex_init(&s->sess_mu, NULL);
+	if (audit_start(s, err, sizeof(err)) == -1)
+		fatalx("audit: %s", err);
 	if (server_start(s, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	for (int i = 0; i < 3; i++)
@@ -214,6 +272,15 @@ main(int argc, char **argv)
 	    s->code, s->conf.listen.host, s->port, s->nworkers);
 	event_base_dispatch(s->base);
 	server_stop(s);
+	if (s->audit != NULL) {
+		struct audit_stat as;
+
+		audit_close(s->audit, &as);
+		s->audit = NULL;
+		(as.lost ? log_warnx : log_info)("audit: %llu records written, "
+		    "%llu lost", (unsigned long long)as.written,
+		    (unsigned long long)as.lost);
+	}
 	for (int i = 0; i < 3; i++)
 		event_free(sig[i]);
 	server_free(s);

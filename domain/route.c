@@ -21,11 +21,12 @@ static enum pipe_verdict hook_metrics(struct pipe_ctx *, void *);
 static size_t	build(char *, size_t, uint32_t, const char *, uint32_t,
 		    uint32_t, uint32_t, const char *);
 static void	answer(struct worker *, int, const struct env_header *,
-		    const char *);
+		    const char *, const uint8_t *, size_t);
 static void	link_type(struct link *, const struct pipe_ctx *);
 static void	locate(struct link *, const struct pipe_ctx *);
 static void	to_offline(struct worker *, struct item *, const uint8_t *);
 static void	to_home(struct worker *, struct item *, const uint8_t *);
+static void	route_device(struct link *, const struct pipe_ctx *);
 
 #define FRAME_MAX_SERVER	2048	/* frames a server creates */
 
@@ -137,8 +138,9 @@ hook_metrics(struct pipe_ctx *c, void *arg)
 	return PIPE_PASS;
 }
 
-void
-route_message(struct link *l, struct pipe_ctx *c)
+/* §5 case 1: the device's link, or the store if registered and on. */
+static void
+route_device(struct link *l, const struct pipe_ctx *c)
 {
 	struct worker *w = l->w;
 	struct server *s = w->srv;
@@ -148,32 +150,51 @@ route_message(struct link *l, struct pipe_ctx *c)
 	uint64_t v;
 	int rc;
 
+	item_from_header(s, &it, h);
+	it.len = (uint32_t)c->len + 4;
+	v = atomic_load_explicit(&s->slot[it.node], memory_order_acquire);
+	if (v == 0 && (rc = registry_get(w->reg, h->to, &d)) != 0) {
+		answer(w, rc == 1 ? 404 : 503, h, rc == 1 ?
+		    "unknown destination" : "registry unavailable", c->body,
+		    c->len);
+		return;
+	}
+	if (v == 0 && !d.enabled) {
+		answer(w, 403, h, "destination disabled", c->body, c->len);
+		return;
+	}
+	audit_msg(s->audit, AUDIT_IN, l->code, AUDIT_ROUTED, 0, h, c->body,
+	    c->len);
+	if (v == 0)
+		to_home(w, &it, c->body - 4);
+	else	/* forward the received bytes, prefix included (§6) */
+		worker_send(w, v, &it, c->body - 4);
+}
+
+void
+route_message(struct link *l, struct pipe_ctx *c)
+{
+	struct worker *w = l->w;
+	struct server *s = w->srv;
+	const struct env_header *h = c->h;
+
 	switch (c->route) {
 	case R_LINK:
 		link_type(l, c);
 		break;
 	case R_LOCATE:
+		audit_msg(s->audit, AUDIT_IN, l->code, AUDIT_ROUTED, 0, h,
+		    c->body, c->len);
 		locate(l, c);
 		break;
 	case R_SELF:
+		audit_msg(s->audit, AUDIT_IN, l->code, AUDIT_REFUSED, 404, h,
+		    c->body, c->len);
 		send_error(l, 404, h->seq, h->to, h->session,
 		    "no subscriber for this type here");
 		break;
 	case R_DEVICE:
-		item_from_header(s, &it, h);
-		it.len = (uint32_t)c->len + 4;
-		v = atomic_load_explicit(&s->slot[it.node],
-		    memory_order_acquire);
-		/* §5 case 1: the link, or the store if registered and on. */
-		if (v == 0 && (rc = registry_get(w->reg, h->to, &d)) != 0)
-			answer(w, rc == 1 ? 404 : 503, h, rc == 1 ?
-			    "unknown destination" : "registry unavailable");
-		else if (v == 0 && !d.enabled)
-			answer(w, 403, h, "destination disabled");
-		else if (v == 0)
-			to_home(w, &it, c->body - 4);
-		else	/* forward the received bytes, prefix included (§6) */
-			worker_send(w, v, &it, c->body - 4);
+		route_device(l, c);
 		break;
 	default:
 		break;
@@ -287,12 +308,15 @@ route_deliver_local(struct worker *w, struct item *it, const uint8_t *frame)
  */
 static void
 answer(struct worker *w, int code, const struct env_header *h,
-    const char *text)
+    const char *text, const uint8_t *body, size_t len)
 {
 	struct item it;
 
 	w->refused++;
 	item_from_header(w->srv, &it, h);
+	if (w->srv->audit != NULL && body != NULL)
+		audit_msg(w->srv->audit, AUDIT_IN, h->from, AUDIT_REFUSED, code,
+		    h, body, len);
 	dlv_receipt(w, &it, code, text);
 }
 

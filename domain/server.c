@@ -353,6 +353,27 @@ retry_cb(evutil_socket_t fd, short ev, void *arg)
 	evconnlistener_enable(s->lis);
 }
 
+/* §8 audit-on-full stop-accepting: no new links while records wait. */
+static void
+audit_watch_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct server *s = arg;
+	bool ok = audit_accepting(s->audit);
+
+	(void)fd;
+	(void)ev;
+	if (!ok && !s->lis_held) {
+		log_warnx("audit log cannot be written: not accepting links "
+		    "nor reading messages until it can");
+		evconnlistener_disable(s->lis);
+		s->lis_held = 1;
+	} else if (ok && s->lis_held) {
+		log_info("audit log writable again: accepting");
+		evconnlistener_enable(s->lis);
+		s->lis_held = 0;
+	}
+}
+
 static int
 listen_start(struct server *s, char *err, size_t errlen)
 {
@@ -382,6 +403,17 @@ listen_start(struct server *s, char *err, size_t errlen)
 	}
 	evconnlistener_set_error_cb(s->lis, accept_err_cb);
 	s->lis_retry = evtimer_new(s->base, retry_cb, s);
+	if (s->audit != NULL) {
+		struct timeval q = { 0, 250000 };
+
+		s->audit_watch = event_new(s->base, -1, EV_PERSIST,
+		    audit_watch_cb, s);
+		if (s->audit_watch == NULL || event_add(s->audit_watch, &q) ==
+		    -1) {
+			snprintf(err, errlen, "no memory for a timer");
+			return -1;
+		}
+	}
 	if (getsockname(evconnlistener_get_fd(s->lis), (struct sockaddr *)&ss,
 	    &sl) == 0)
 		s->port = ntohs(ss.ss_family == AF_INET6 ?
@@ -495,6 +527,8 @@ server_free(struct server *s)
 	}
 	if (s->lis_retry != NULL)
 		event_free(s->lis_retry);
+	if (s->audit_watch != NULL)
+		event_free(s->audit_watch);
 	if (s->lis != NULL)
 		evconnlistener_free(s->lis);
 	if (s->base != NULL)

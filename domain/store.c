@@ -32,6 +32,8 @@ struct post {
 	struct item	it;		/* P_PUT, P_EXPIRED: the message */
 	struct sreq	rq;		/* P_FETCH */
 	int		code;		/* P_PUT: 0 stored, else refused */
+	uint32_t	flen;		/* bytes that follow: the frame, for
+					   the audit record (§8) */
 };
 
 enum {
@@ -50,7 +52,7 @@ static const char *const sql[S_COUNT] = {
 	[S_EXP] = "SELECT id, dest FROM msg WHERE expires <= ? ORDER BY "
 	    "expires LIMIT 256",
 	[S_EXPDEL] = "DELETE FROM msg WHERE id = ? RETURNING dest, sender, "
-	    "seq, session, type, ack, length(frame)",
+	    "seq, session, type, ack, length(frame), frame",
 	[S_SESS] = "INSERT OR REPLACE INTO session(code, id, expires) "
 	    "VALUES (?,?,?)",
 	[S_SESSDEL] = "DELETE FROM session WHERE expires <= ?",
@@ -401,6 +403,17 @@ defer(struct store *st, const struct post *p)
 	evbuffer_add(st->post, p, sizeof(*p));
 }
 
+/* A post with the frame's bytes (prefix + envelope) for the audit. */
+static void
+defer_frame(struct store *st, struct post *p, const uint8_t *frame,
+    uint32_t len)
+{
+	p->flen = st->srv->audit != NULL ? len : 0;
+	evbuffer_add(st->post, p, sizeof(*p));
+	if (p->flen > 0)
+		evbuffer_add(st->post, frame, p->flen);
+}
+
 static int
 exec(struct store *st, const char *q)
 {
@@ -472,7 +485,7 @@ do_put(struct store *st, const uint8_t *p)
 		po.code = 507;
 	else if (insert(st, &po.it, p + sizeof(po.it), st->next_ord++) == -1)
 		po.code = 507;
-	defer(st, &po);
+	defer_frame(st, &po, p + sizeof(po.it), po.it.len);
 }
 
 static void
@@ -562,6 +575,23 @@ do_session(struct store *st, const struct sreq *rq)
 	(void)step_done(st, q);
 }
 
+/* An expired row's post, with its frame for the audit record. */
+static void
+expired_post(struct store *st, struct post *po, sqlite3_stmt *d)
+{
+	uint32_t blen = (uint32_t)sqlite3_column_bytes(d, 7);
+	uint8_t pre[4];
+
+	po->it.len = blen + 4;
+	po->flen = st->srv->audit != NULL ? blen + 4 : 0;
+	evbuffer_add(st->post, po, sizeof(*po));
+	if (po->flen > 0) {
+		env_frame_put_len(pre, blen);
+		evbuffer_add(st->post, pre, 4);
+		evbuffer_add(st->post, sqlite3_column_blob(d, 7), blen);
+	}
+}
+
 /* §5 TTL: rows of offline devices past their time; 408 after commit. */
 static void
 expire(struct store *st)
@@ -595,7 +625,7 @@ expire(struct store *st)
 			st->bytes -= (uint64_t)sqlite3_column_int64(d, 6);
 			if (po.it.type >= 1000 && st->count[po.it.node] > 0)
 				st->count[po.it.node]--;
-			defer(st, &po);
+			expired_post(st, &po, d);
 		}
 		sqlite3_reset(d);
 	}
@@ -719,8 +749,10 @@ static void
 after_commit(struct store *st, int committed)
 {
 	struct post po;
+	const uint8_t *f;
 
 	while (evbuffer_remove(st->post, &po, sizeof(po)) == sizeof(po)) {
+		f = po.flen ? evbuffer_pullup(st->post, po.flen) : NULL;
 		switch (po.kind) {
 		case P_PUT:
 			if (!committed && po.code == 0)
@@ -729,10 +761,17 @@ after_commit(struct store *st, int committed)
 				st->refused++;
 			else
 				st->stored++;
+			if (f != NULL)
+				audit_item(st->srv, AUDIT_OUT, po.it.to,
+				    po.code ? AUDIT_REFUSED : AUDIT_STORED,
+				    po.code, &po.it, f);
 			receipt(st, &po.it, po.code, po.code == 507 ?
 			    "store full" : "stored");
 			break;
 		case P_EXPIRED:
+			if (committed && f != NULL)
+				audit_item(st->srv, AUDIT_OUT, po.it.to,
+				    AUDIT_EXPIRED, 408, &po.it, f);
 			if (committed && po.it.type >= 1000)
 				receipt(st, &po.it, 408, "expired in store");
 			else if (committed)
@@ -746,6 +785,7 @@ after_commit(struct store *st, int committed)
 			page(st, &po.rq);
 			break;
 		}
+		evbuffer_drain(st->post, po.flen);
 	}
 	outbox_flush(st->srv, &st->out);
 }
