@@ -11,6 +11,7 @@
 
 #include <openssl/ssl.h>
 
+#include "dedup.h"
 #include "envelope.h"
 #include "nap.h"
 
@@ -21,8 +22,6 @@
 #define NAP_DEF_UNACKED		1024
 #define NAP_CONFIRM_COUNT	16	/* §5: confirm at least every 16 */
 #define NAP_CONFIRM_MS		200	/* ... or 200 ms */
-#define NAP_DUP_SENDERS		1024	/* sender sessions remembered */
-#define NAP_DUP_WINDOW		4096	/* Seqs remembered below the high mark */
 #define NAP_ENV_SLACK		1024	/* §2: device frames <= max_frame-1024 */
 #define NAP_CTRL_MAX		(1024u * 1024)	/* stop reading above this */
 #define NAP_WBUF		16384	/* frames coalesced per write */
@@ -196,11 +195,6 @@ bool	nap_tls_pending(const struct nap *);
 void	nap_tls_close(struct nap *, bool);
 int	nap_cert_code(X509 *, uint32_t *, char *, size_t);
 
-/* libnap_dup.c */
-struct nap_dup *nap_dup_new(size_t);
-void	nap_dup_free(struct nap_dup *);
-int	nap_dup_check(struct nap_dup *, uint32_t, const char *, uint32_t);
-size_t	nap_dup_count(const struct nap_dup *);
 
 /* libnap_msg.c */
 struct nap_msg *nap_msg_copy(const struct nap_msg *, struct env_parser *);

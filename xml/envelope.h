@@ -246,4 +246,15 @@ int	env_serialize(const struct env_msg *, bool frame, uint8_t **out,
  * namespace declarations and parameter bytes); offsets are ignored. */
 bool	env_msg_equal(const struct env_msg *a, const struct env_msg *b);
 
+/*
+ * §3/§6 Via: writes prefix + body with code appended to the Header's Via
+ * attribute (or a Via attribute added) into out (cap bytes), splicing
+ * the received bytes.  h: the body's parsed Header.  0 and *outlen (the
+ * whole frame), or -1 when it does not fit in cap or the tag is not
+ * found.
+ */
+int	env_via_stamp(const uint8_t *body, size_t len,
+	    const struct env_header *h, uint32_t code, uint8_t *out, size_t cap,
+	    size_t *outlen);
+
 #endif /* NAP_ENVELOPE_H */

@@ -1,5 +1,5 @@
 /*
- * libnap_dup.c - drops received duplicates by (From, SessionId, Seq)
+ * dedup.c - drops received duplicates by (From, SessionId, Seq)
  * with bounded state (DESIGN.md §5).
  *
  * Per sender session: the highest Seq seen (serial arithmetic, so Seq
@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nap_internal.h"
+#include <stdbool.h>
+
+#include "dedup.h"
 
 #define WORDS	(NAP_DUP_WINDOW / 64)
 
