@@ -398,7 +398,16 @@ deliver_to_code(struct server *s, struct worker *w, struct outbox *ob,
 	uint64_t v;
 
 	if (env_code_region(it->to) != s->region) {
-		log_debug("no route to %08X for a server frame", it->to);
+		if (s->fed == NULL) {
+			log_debug("no route to %08X for a server frame",
+			    it->to);
+			return;
+		}
+		it->kind = IT_REMOTE;	/* by a platform (fed.c) */
+		if (w != NULL)
+			worker_send(w, FED_WHERE, it, frame);
+		else
+			outbox_add(ob, FED_WORKER, it, frame, NULL, 0);
 		return;
 	}
 	it->node = (uint16_t)(it->to & 0xffff);

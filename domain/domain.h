@@ -26,6 +26,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "frames.h"
 #include "envelope.h"
 #include "pipe.h"
 #include "registry.h"
@@ -72,6 +73,7 @@ enum route {
 	R_DEVICE,	/* §5 case 1: a device of this region */
 	R_SELF,		/* §5 case 2: this domain server's subscribers */
 	R_LOCATE,	/* type 30 */
+	R_REMOTE,	/* §5 cases 0 and 3: the platform, another region */
 };
 
 /*
@@ -86,9 +88,13 @@ enum item_kind {
 	IT_PAGE_END,	/* end of a page: seq = rows in it */
 	IT_DRAIN,	/* the store has rows for you from ord on */
 	IT_BARRIER,	/* to a node's home: answer through the store */
+	IT_REMOTE,	/* to the federation's worker: out by a platform */
+	IT_HELD,	/* a held row of a region that came up */
+	IT_HELD_END,	/* end of a page of them: seq = rows */
 };
 #define MF_ACK		0x01	/* the sender asked for receipts */
 #define MF_RECEIPT	0x02	/* a server's Ack or Error: no receipt */
+#define MF_FOREIGN	0x04	/* held for another region (§5.3) */
 struct item {
 	uint8_t		kind;
 	uint8_t		flags;		/* MF_* */
@@ -214,6 +220,7 @@ struct server {
 	struct worker		 w[MAX_WORKERS];
 	struct store		*store;
 	struct audit		*audit;		/* NULL: no audit log */
+	struct fed		*fed;		/* NULL: no platform (fed.h) */
 	/* node -> (link id << 16 | worker + 1); 0 = not logged in. */
 	_Atomic uint64_t	 slot[NODES];
 	/*
@@ -263,6 +270,7 @@ int	route_install(struct server *);
 void	route_message(struct link *, struct pipe_ctx *);
 void	route_deliver_local(struct worker *, struct item *,
 	    const uint8_t *frame);
+void	route_local(struct worker *, struct item *, const uint8_t *frame);
 size_t	server_frame(struct server *, char *buf, size_t cap, uint32_t type,
 	    uint32_t seq, uint32_t to, const char *params);
 size_t	receipt_frame(struct server *, char *buf, size_t cap,
@@ -275,8 +283,17 @@ int	send_frame(struct link *, uint32_t type, uint32_t seq, uint32_t to,
 	    const char *session, const char *params);
 uint32_t server_seq(struct server *);
 
-/* link.c */
-int64_t	mono_ms(void);
+/* fed.c: the federation lives on this worker (fed.h) */
+#define FED_WORKER	0
+#define FED_WHERE	((uint64_t)(FED_WORKER + 1))	/* a slot value */
+struct fed;
+int	fed_init(struct server *, char *err, size_t errlen);
+void	fed_free(struct fed *);
+void	fed_tick(struct fed *);
+void	fed_stop(struct fed *);
+void	fed_route(struct fed *, struct item *, const uint8_t *frame);
+void	fed_held(struct fed *, struct item *, const uint8_t *frame);
+void	fed_held_end(struct fed *, uint16_t region, uint32_t rows);
 
 /* deliver.c: the device side of §5 (confirmations, receipts, drains) */
 void	dlv_start(struct link *, int replaced);

@@ -146,16 +146,6 @@ identify(struct link *l)
 	return 0;
 }
 
-/* Monotonic milliseconds (the vDSO makes this cheap enough per read). */
-int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {

@@ -27,6 +27,8 @@ static void	locate(struct link *, const struct pipe_ctx *);
 static void	to_offline(struct worker *, struct item *, const uint8_t *);
 static void	to_home(struct worker *, struct item *, const uint8_t *);
 static void	route_device(struct link *, const struct pipe_ctx *);
+static void	route_remote(struct link *, const struct pipe_ctx *);
+static int	locate_remote(struct link *, const struct pipe_ctx *);
 
 #define FRAME_MAX_SERVER	2048	/* frames a server creates */
 
@@ -119,10 +121,14 @@ hook_route(struct pipe_ctx *c, void *arg)
 	}
 	if (env_code_is_reserved(to))
 		return pipe_reject(c, 404, "reserved destination");
-	if (env_code_is_platform(to))
-		return pipe_reject(c, 503, "no platform server configured");
-	if (env_code_region(to) != s->region)
-		return pipe_reject(c, 503, "destination region unreachable");
+	if (env_code_is_platform(to) || env_code_region(to) != s->region) {
+		/* §5 cases 0 and 3: by a platform server */
+		if (s->fed == NULL)
+			return pipe_reject(c, 503, "no platform server "
+			    "configured");
+		c->route = R_REMOTE;
+		return PIPE_PASS;
+	}
 	c->route = to == s->code ? R_SELF : R_DEVICE;
 	c->route_arg = to & 0xffff;
 	return PIPE_PASS;
@@ -136,6 +142,34 @@ hook_metrics(struct pipe_ctx *c, void *arg)
 	(void)arg;
 	l->w->routed++;
 	return PIPE_PASS;
+}
+
+/* §5 cases 0 and 3: to the federation's worker, out by a platform. */
+static void
+route_remote(struct link *l, const struct pipe_ctx *c)
+{
+	struct server *s = l->w->srv;
+	struct item it;
+
+	audit_msg(s->audit, AUDIT_IN, l->code, AUDIT_ROUTED, 0, c->h, c->body,
+	    c->len);
+	item_from_header(s, &it, c->h);
+	it.kind = IT_REMOTE;
+	it.len = (uint32_t)c->len + 4;
+	worker_send(l->w, FED_WHERE, &it, c->body - 4);
+}
+
+/* A message for a device of this region: its link, or its home. */
+void
+route_local(struct worker *w, struct item *it, const uint8_t *frame)
+{
+	uint64_t v = atomic_load_explicit(&w->srv->slot[it->node],
+	    memory_order_acquire);
+
+	if (v == 0)
+		to_home(w, it, frame);
+	else
+		worker_send(w, v, it, frame);
 }
 
 /* §5 case 1: the device's link, or the store if registered and on. */
@@ -171,6 +205,16 @@ route_device(struct link *l, const struct pipe_ctx *c)
 		worker_send(w, v, &it, c->body - 4);
 }
 
+/* A Locate this domain cannot answer goes to the platform (§5). */
+static int
+locate_remote(struct link *l, const struct pipe_ctx *c)
+{
+	if (l->w->srv->fed == NULL)
+		return -1;
+	route_remote(l, c);
+	return 0;
+}
+
 void
 route_message(struct link *l, struct pipe_ctx *c)
 {
@@ -195,6 +239,9 @@ route_message(struct link *l, struct pipe_ctx *c)
 		break;
 	case R_DEVICE:
 		route_device(l, c);
+		break;
+	case R_REMOTE:
+		route_remote(l, c);
 		break;
 	default:
 		break;
@@ -454,13 +501,23 @@ locate(struct link *l, const struct pipe_ctx *c)
 	for (n = n->children; n != NULL && n->type != XML_ELEMENT_NODE;
 	    n = n->next)
 		;
-	if (n == NULL || xmlStrcmp(n->name, BAD_CAST "locate") != 0 ||
-	    (code = xmlGetProp(n, BAD_CAST "code")) == NULL ||
-	    env_code_parse((const char *)code, xmlStrlen(code), &target) == -1)
+	if (n == NULL || xmlStrcmp(n->name, BAD_CAST "locate") != 0)
 		goto bad;
-	if (env_code_region(target) != s->region)
-		send_error(l, 503, c->h->seq, c->h->to, c->h->session,
-		    "no platform server configured");
+	if ((code = xmlGetProp(n, BAD_CAST "code")) == NULL) {
+		/* A region Locate: the platform's table answers it (§5). */
+		if (!xmlHasProp(n, BAD_CAST "region") ||
+		    locate_remote(l, c) == -1)
+			goto bad;
+		env_msg_free(m);
+		return;
+	}
+	if (env_code_parse((const char *)code, xmlStrlen(code), &target) == -1)
+		goto bad;
+	if (env_code_region(target) != s->region) {
+		if (locate_remote(l, c) == -1)
+			send_error(l, 503, c->h->seq, c->h->to, c->h->session,
+			    "no platform server configured");
+	}
 	else if (target != s->code && (rc = registry_get(w->reg, target,
 	    &d)) != 0)
 		send_error(l, 404, c->h->seq, c->h->to, c->h->session,
@@ -481,6 +538,7 @@ locate(struct link *l, const struct pipe_ctx *c)
 bad:
 	xmlFree(code);
 	env_msg_free(m);
-	send_error(l, 400, c->h->seq, c->h->to, c->h->session,
+	send_error(l, 400, c->h->seq, c->h->to, c->h->session, s->fed ?
+	    "Locate needs <locate code=\"RRRRNNNN\"/> or <locate region=\"RRRR\"/>" :
 	    "Locate needs <locate code=\"RRRRNNNN\"/>");
 }

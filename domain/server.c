@@ -73,6 +73,8 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	w->now = mono_now();
 	link_sweep(w);
+	if (w->idx == FED_WORKER && w->srv->fed != NULL)
+		fed_tick(w->srv->fed);
 	worker_flush(w);
 }
 
@@ -194,6 +196,18 @@ handle_item(struct worker *w, struct item *it, const uint8_t *p)
 	case IT_BARRIER:	/* what came before it is stored: say so */
 		store_return(w->srv->store, it->node, NULL, 0, NULL);
 		break;
+	case IT_REMOTE:
+		if (w->srv->fed != NULL)
+			fed_route(w->srv->fed, it, p);
+		break;
+	case IT_HELD:
+		if (w->srv->fed != NULL)
+			fed_held(w->srv->fed, it, p);
+		break;
+	case IT_HELD_END:
+		if (w->srv->fed != NULL)
+			fed_held_end(w->srv->fed, it->node, it->seq);
+		break;
 	}
 }
 
@@ -275,6 +289,8 @@ wake_cb(evutil_socket_t fd, short ev, void *arg)
 		struct timeval tv = { 0, 50000 };
 
 		w->stopping = 1;
+		if (w->idx == FED_WORKER && w->srv->fed != NULL)
+			fed_stop(w->srv->fed);
 		link_logout_all(w);
 		evtimer_add(w->stop_timer, &tv);
 	}
@@ -439,7 +455,8 @@ server_start(struct server *s, char *err, size_t errlen)
 			return -1;
 		}
 	if ((s->store = store_open(s, s->conf.store, err, errlen)) == NULL ||
-	    store_start(s->store, err, errlen) == -1)
+	    store_start(s->store, err, errlen) == -1 ||
+	    fed_init(s, err, errlen) == -1)
 		return -1;
 	if (route_install(s) == -1) {
 		snprintf(err, errlen, "pipe: cannot install hooks");
@@ -508,6 +525,8 @@ server_reload(struct server *s)
 void
 server_free(struct server *s)
 {
+	fed_free(s->fed);	/* its buffer events are on worker 0's base */
+	s->fed = NULL;
 	for (int i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->w[i];
 

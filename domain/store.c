@@ -13,7 +13,9 @@
 #include "log.h"
 #include "storedb.h"
 
-enum sreq_kind { SR_PUT = 1, SR_DELETE, SR_RETURN, SR_FETCH, SR_SESSION };
+enum sreq_kind {
+	SR_PUT = 1, SR_DELETE, SR_RETURN, SR_FETCH, SR_SESSION, SR_HELD
+};
 
 /* A request in the queue, followed by len bytes. */
 struct sreq {
@@ -26,7 +28,7 @@ struct sreq {
 };
 
 /* What is done once the batch's commit has returned. */
-enum post_kind { P_PUT = 1, P_EXPIRED, P_NOTIFY, P_FETCH };
+enum post_kind { P_PUT = 1, P_EXPIRED, P_NOTIFY, P_FETCH, P_HELD };
 struct post {
 	uint8_t		kind;
 	struct item	it;		/* P_PUT, P_EXPIRED: the message */
@@ -38,7 +40,7 @@ struct post {
 
 enum {
 	S_INS, S_DEL, S_MOVE, S_MIN, S_PAGE, S_EXP, S_EXPDEL, S_SESS,
-	S_SESSDEL, S_COUNT
+	S_SESSDEL, S_HELD, S_COUNT
 };
 static const char *const sql[S_COUNT] = {
 	[S_INS] = "INSERT INTO msg(dest, ord, sender, seq, session, type, "
@@ -56,6 +58,9 @@ static const char *const sql[S_COUNT] = {
 	[S_SESS] = "INSERT OR REPLACE INTO session(code, id, expires) "
 	    "VALUES (?,?,?)",
 	[S_SESSDEL] = "DELETE FROM session WHERE expires <= ?",
+	[S_HELD] = "SELECT id, ord, sender, seq, session, type, ack, frame, "
+	    "dest FROM msg WHERE dest >= ? AND dest <= ? AND ord > ? ORDER BY "
+	    "ord LIMIT ?",
 };
 
 struct store {
@@ -113,11 +118,13 @@ store_put(struct store *st, const struct item *it, const uint8_t *frame,
 	/* Checked under the queue's lock: a login sets its slot, then
 	 * reads the backlog flag under it (dlv_start), so a message is
 	 * either queued before that read or delivered to the link. */
-	if (offline && atomic_load(&s->slot[it->node]) != 0) {
+	if (offline && !(it->flags & MF_FOREIGN) &&
+	    atomic_load(&s->slot[it->node]) != 0) {
 		pthread_mutex_unlock(&st->mu);
 		return 1;
 	}
-	atomic_store(&s->backlog[it->node], 1);
+	if (!(it->flags & MF_FOREIGN))
+		atomic_store(&s->backlog[it->node], 1);
 	enqueue(st, &rq, it, sizeof(*it), frame, it->len);
 	pthread_mutex_unlock(&st->mu);
 	return 0;
@@ -159,6 +166,18 @@ store_fetch(struct store *st, uint16_t node, int worker, uint32_t id,
 {
 	struct sreq rq = { .kind = SR_FETCH, .node = node,
 	    .worker = (uint8_t)worker, .id = id, .after = after,
+	    .count = max };
+
+	pthread_mutex_lock(&st->mu);
+	enqueue(st, &rq, NULL, 0, NULL, 0);
+	pthread_mutex_unlock(&st->mu);
+}
+
+void
+store_fetch_held(struct store *st, uint16_t region, int64_t after,
+    unsigned max)
+{
+	struct sreq rq = { .kind = SR_HELD, .node = region, .after = after,
 	    .count = max };
 
 	pthread_mutex_lock(&st->mu);
@@ -444,7 +463,8 @@ insert(struct store *st, const struct item *it, const uint8_t *frame,
 	struct server *s = st->srv;
 	int64_t now = now_s();
 
-	sqlite3_bind_int64(q, 1, (int64_t)s->region << 16 | it->node);
+	sqlite3_bind_int64(q, 1, it->flags & MF_FOREIGN ? (int64_t)it->to :
+	    (int64_t)s->region << 16 | it->node);
 	sqlite3_bind_int64(q, 2, ord);
 	sqlite3_bind_int64(q, 3, it->from);
 	sqlite3_bind_int64(q, 4, it->seq);
@@ -458,7 +478,7 @@ insert(struct store *st, const struct item *it, const uint8_t *frame,
 	if (step_done(st, q) == -1)
 		return -1;
 	st->bytes += it->len - 4;
-	if (!(it->flags & MF_RECEIPT))
+	if (!(it->flags & (MF_RECEIPT | MF_FOREIGN)))
 		st->count[it->node]++;
 	return 0;
 }
@@ -471,7 +491,7 @@ over_quota(struct store *st, const struct item *it)
 
 	if (st->bytes + it->len > c->store_quota)
 		return 1;
-	return !(it->flags & MF_RECEIPT) &&
+	return !(it->flags & (MF_RECEIPT | MF_FOREIGN)) &&
 	    st->count[it->node] >= (uint32_t)c->store_device_quota;
 }
 
@@ -498,9 +518,11 @@ do_delete(struct store *st, const struct sreq *rq, const uint8_t *p)
 		memcpy(&row, p + i * sizeof(row), sizeof(row));
 		sqlite3_bind_int64(q, 1, row);
 		if (sqlite3_step(q) == SQLITE_ROW) {
-			uint16_t node = (uint16_t)sqlite3_column_int64(q, 0);
+			int64_t dest = sqlite3_column_int64(q, 0);
+			uint16_t node = (uint16_t)dest;
 
-			if (sqlite3_column_int64(q, 1) >= 1000 &&
+			if (dest >> 16 == st->srv->region &&
+			    sqlite3_column_int64(q, 1) >= 1000 &&
 			    st->count[node] > 0)
 				st->count[node]--;
 			st->bytes -= (uint64_t)sqlite3_column_int64(q, 2);
@@ -605,10 +627,14 @@ expire(struct store *st)
 		return;
 	st->last_expiry = now;
 	sqlite3_bind_int64(q, 1, now);
-	while (n < 256 && sqlite3_step(q) == SQLITE_ROW)
-		if (atomic_load(&s->slot[sqlite3_column_int64(q, 1) &
-		    0xffff]) == 0)	/* online: it is being delivered */
+	while (n < 256 && sqlite3_step(q) == SQLITE_ROW) {
+		int64_t dest = sqlite3_column_int64(q, 1);
+
+		/* A device online: it is being delivered. */
+		if (dest >> 16 != s->region ||
+		    atomic_load(&s->slot[dest & 0xffff]) == 0)
 			rows[n++] = sqlite3_column_int64(q, 0);
+	}
 	sqlite3_reset(q);
 	for (size_t i = 0; i < n; i++) {
 		struct post po = { .kind = P_EXPIRED };
@@ -623,7 +649,8 @@ expire(struct store *st)
 			po.it.type = (uint32_t)sqlite3_column_int64(d, 4);
 			po.it.flags = sqlite3_column_int(d, 5) ? MF_ACK : 0;
 			st->bytes -= (uint64_t)sqlite3_column_int64(d, 6);
-			if (po.it.type >= 1000 && st->count[po.it.node] > 0)
+			if (po.it.type >= 1000 && po.it.to >> 16 ==
+			    s->region && st->count[po.it.node] > 0)
 				st->count[po.it.node]--;
 			expired_post(st, &po, d);
 		}
@@ -653,6 +680,8 @@ one_request(struct store *st)
 		do_return(st, &rq, p);
 		break;
 	case SR_FETCH:
+	case SR_HELD:
+		po.kind = rq.kind == SR_FETCH ? P_FETCH : P_HELD;
 		po.rq = rq;
 		defer(st, &po);
 		break;
@@ -730,6 +759,51 @@ page(struct store *st, const struct sreq *rq)
 	outbox_add(&st->out, rq->worker, &it, NULL, NULL, 0);
 }
 
+/* Held rows of a region that came up, to the federation (§5.3). */
+static void
+held_page(struct store *st, const struct sreq *rq)
+{
+	sqlite3_stmt *q = st->st[S_HELD];
+	struct item it;
+	uint8_t pre[4];
+	uint32_t rows = 0;
+
+	sqlite3_bind_int64(q, 1, (int64_t)rq->node << 16);
+	sqlite3_bind_int64(q, 2, (int64_t)rq->node << 16 | 0xffff);
+	sqlite3_bind_int64(q, 3, rq->after);
+	sqlite3_bind_int64(q, 4, rq->count);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *sess = (const char *)sqlite3_column_text(q, 4);
+		int blen = sqlite3_column_bytes(q, 7);
+
+		memset(&it, 0, sizeof(it));
+		it.kind = IT_HELD;
+		it.row = sqlite3_column_int64(q, 0);
+		it.ord = sqlite3_column_int64(q, 1);
+		it.from = (uint32_t)sqlite3_column_int64(q, 2);
+		it.seq = (uint32_t)sqlite3_column_int64(q, 3);
+		if (sess != NULL && strlen(sess) == 16)
+			memcpy(it.session, sess, 16);
+		it.type = (uint32_t)sqlite3_column_int64(q, 5);
+		it.flags = (sqlite3_column_int(q, 6) ? MF_ACK : 0) |
+		    (it.type < 1000 ? MF_RECEIPT : 0) | MF_FOREIGN;
+		it.to = (uint32_t)sqlite3_column_int64(q, 8);
+		it.node = (uint16_t)it.to;
+		it.ttl = (uint32_t)st->srv->conf.ttl_default;
+		it.len = 4 + (uint32_t)blen;
+		env_frame_put_len(pre, (uint32_t)blen);
+		outbox_add(&st->out, FED_WORKER, &it, pre,
+		    sqlite3_column_blob(q, 7), (size_t)blen);
+		rows++;
+	}
+	sqlite3_reset(q);
+	memset(&it, 0, sizeof(it));
+	it.kind = IT_HELD_END;
+	it.node = rq->node;
+	it.seq = rows;
+	outbox_add(&st->out, FED_WORKER, &it, NULL, NULL, 0);
+}
+
 /* The link holding the node now hears that rows came back (§4). */
 static void
 notify(struct store *st, const struct item *what)
@@ -783,6 +857,9 @@ after_commit(struct store *st, int committed)
 			break;
 		case P_FETCH:
 			page(st, &po.rq);
+			break;
+		case P_HELD:
+			held_page(st, &po.rq);
 			break;
 		}
 		evbuffer_drain(st->post, po.flen);

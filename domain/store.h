@@ -61,6 +61,10 @@ void	store_return(struct store *, uint16_t node, const struct unc *ents,
  * one IT_PAGE_END, to link `id' on worker `worker'. */
 void	store_fetch(struct store *, uint16_t node, int worker, uint32_t id,
 	    int64_t after, unsigned max);
+/* Up to max rows held for region after ord `after' (§5.3), as IT_HELD
+ * items then one IT_HELD_END, to the federation's worker. */
+void	store_fetch_held(struct store *, uint16_t region, int64_t after,
+	    unsigned max);
 /* The device's session, kept until `expires' (Unix seconds). */
 void	store_session(struct store *, uint16_t node, const char *id,
 	    int64_t expires);
