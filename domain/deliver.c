@@ -122,6 +122,10 @@ write_ent(struct link *l, const struct item *it, const uint8_t *frame)
 	u->flags = it->flags;
 	memcpy(u->session, it->session, sizeof(u->session));
 	d->n++;
+	if (u->flags & MF_XACK) {	/* §5: on a device link now */
+		xack_send(l->w->srv, l->w, NULL, it);
+		u->flags &= (uint8_t)~MF_XACK;
+	}
 	evbuffer_add(d->bytes, frame, it->len);
 	if (l->w->srv->audit != NULL) {
 		audit_item(l->w->srv, AUDIT_OUT, l->code, AUDIT_DELIVERED, 0, it,
@@ -376,6 +380,30 @@ dlv_free(struct link *l)
 	if (d->bytes != NULL)
 		evbuffer_free(d->bytes);
 	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * §5 "Between domains": a message from another domain is confirmed to
+ * its source once it is on a device link or on disk.  From an I/O
+ * thread (w) or the store thread (ob).
+ */
+void
+xack_send(struct server *s, struct worker *w, struct outbox *ob,
+    const struct item *msg)
+{
+	struct item it;
+
+	memset(&it, 0, sizeof(it));
+	it.kind = IT_XACK;
+	it.from = msg->from;
+	it.seq = msg->seq;
+	memcpy(it.session, msg->session, sizeof(it.session));
+	if (s->fed == NULL)
+		return;
+	if (w != NULL)
+		worker_send(w, FED_WHERE, &it, NULL);
+	else
+		outbox_add(ob, FED_WORKER, &it, NULL, NULL, 0);
 }
 
 /* A kick for a link that is gone already: the new login must not wait. */

@@ -91,10 +91,13 @@ enum item_kind {
 	IT_REMOTE,	/* to the federation's worker: out by a platform */
 	IT_HELD,	/* a held row of a region that came up */
 	IT_HELD_END,	/* end of a page of them: seq = rows */
+	IT_XACK,	/* confirm this one to its source domain */
 };
 #define MF_ACK		0x01	/* the sender asked for receipts */
 #define MF_RECEIPT	0x02	/* a server's Ack or Error: no receipt */
 #define MF_FOREIGN	0x04	/* held for another region (§5.3) */
+#define MF_XACK		0x08	/* from another domain: confirm it to its
+				   source once on a link or on disk (§5) */
 struct item {
 	uint8_t		kind;
 	uint8_t		flags;		/* MF_* */
@@ -282,6 +285,7 @@ int	send_error(struct link *, int code, uint32_t seq, uint32_t to,
 int	send_frame(struct link *, uint32_t type, uint32_t seq, uint32_t to,
 	    const char *session, const char *params);
 uint32_t server_seq(struct server *);
+void	server_address(const struct server *, char *buf, size_t len);
 
 /* fed.c: the federation lives on this worker (fed.h) */
 #define FED_WORKER	0
@@ -294,6 +298,9 @@ void	fed_stop(struct fed *);
 void	fed_route(struct fed *, struct item *, const uint8_t *frame);
 void	fed_held(struct fed *, struct item *, const uint8_t *frame);
 void	fed_held_end(struct fed *, uint16_t region, uint32_t rows);
+void	fed_xack(struct fed *, const struct item *);
+void	xack_send(struct server *, struct worker *, struct outbox *,
+	    const struct item *);
 
 /* deliver.c: the device side of §5 (confirmations, receipts, drains) */
 void	dlv_start(struct link *, int replaced);

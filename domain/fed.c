@@ -495,20 +495,27 @@ route_update(struct fed *f, struct uplink *u, const uint8_t *body,
 
 /* ---- confirmations between domains ------------------------------------------ */
 
-/* Owed to the source domain of h, sent in batches (ack_flush). */
+/* Owed to the source domain of a message, sent in batches (ack_flush). */
 static void
-ack_owe(struct fed *f, const struct env_header *h)
+ack_owe(struct fed *f, uint32_t from, uint32_t seq, const char *session)
 {
 	struct pack p;
 
 	memset(&p, 0, sizeof(p));
-	p.domain = h->from & 0xffff0000u;
-	p.from = h->from;
-	p.seq = h->seq;
-	memcpy(p.session, h->session, 17);
+	p.domain = from & 0xffff0000u;
+	p.from = from;
+	p.seq = seq;
+	memcpy(p.session, session, 16);
 	evbuffer_add(f->acks, &p, sizeof(p));
 	if (!event_pending(f->flush, EV_TIMEOUT, NULL))
 		event_active(f->flush, EV_TIMEOUT, 0);
+}
+
+/* A message of another domain is on a device link or on disk. */
+void
+fed_xack(struct fed *f, const struct item *it)
+{
+	ack_owe(f, it->from, it->seq, it->session);
 }
 
 /* One Ack frame per source domain and ACKS_PER_FRAME confirmations. */
@@ -605,6 +612,14 @@ acks_in(struct fed *f, const uint8_t *body, size_t len)
 
 /* ---- what other domains send ---------------------------------------------- */
 
+/* Answered with an Error: confirmed to its source as done (§5). */
+static void
+refused_in(struct fed *f, struct item *it, int code, const char *text)
+{
+	dlv_receipt(f->w, it, code, text);
+	ack_owe(f, it->from, it->seq, it->session);
+}
+
 /* §5: a message for a device of this region, from another region. */
 static void
 incoming(struct fed *f, const uint8_t *frame, size_t len,
@@ -622,23 +637,23 @@ incoming(struct fed *f, const uint8_t *frame, size_t len,
 	}
 	if (confirm && nap_dup_check(f->dup, h->from, h->session, h->seq) ==
 	    1) {
-		f->dups++;
-		ack_owe(f, h);	/* its confirmation may have been lost */
+		f->dups++;	/* its confirmation may have been lost */
+		ack_owe(f, h->from, h->seq, h->session);
 		return;
 	}
 	item_from_header(s, &it, h);
 	it.len = (uint32_t)len;
+	if (confirm)	/* confirmed once on a link or on disk */
+		it.flags |= MF_XACK;
 	audit_msg(s->audit, AUDIT_IN, 0, AUDIT_ROUTED, 0, h, frame + 4,
 	    len - 4);
 	if (h->type >= 1000 && (rc = registry_get(f->w->reg, h->to, &d)) != 0)
-		dlv_receipt(f->w, &it, rc == 1 ? 404 : 503, rc == 1 ?
+		refused_in(f, &it, rc == 1 ? 404 : 503, rc == 1 ?
 		    "unknown destination" : "registry unavailable");
 	else if (h->type >= 1000 && !d.enabled)
-		dlv_receipt(f->w, &it, 403, "destination disabled");
+		refused_in(f, &it, 403, "destination disabled");
 	else
 		route_local(f->w, &it, frame);
-	if (confirm)
-		ack_owe(f, h);
 }
 
 /*
@@ -685,7 +700,7 @@ locate_in(struct fed *f, const uint8_t *frame, size_t len,
 	struct env_msg *m = NULL;
 	struct env_error err;
 	struct reg_device d;
-	char v[32], params[512], addr[300], buf[FRAME_MAX_SERVER];
+	char v[32], params[512], addr[300], hp[256], buf[FRAME_MAX_SERVER];
 	uint32_t code;
 	struct item it;
 
@@ -704,8 +719,8 @@ locate_in(struct fed *f, const uint8_t *frame, size_t len,
 		dlv_receipt(f->w, &it, 404, "unknown code");
 		return;
 	}
-	frame_esc(addr, sizeof(addr), s->conf.public_address ?
-	    s->conf.public_address : "");
+	server_address(s, hp, sizeof(hp));
+	frame_esc(addr, sizeof(addr), hp);
 	snprintf(params, sizeof(params), "<location code=\"%08X\" domain=\""
 	    "%08X\" address=\"%s\" online=\"%d\"/>", code, s->code, addr,
 	    code == s->code || atomic_load(&s->slot[code & 0xffff]) != 0);

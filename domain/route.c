@@ -32,6 +32,20 @@ static int	locate_remote(struct link *, const struct pipe_ctx *);
 
 #define FRAME_MAX_SERVER	2048	/* frames a server creates */
 
+/*
+ * Where devices reach this server (Login to a platform, Locate answers):
+ * public-address, else the listening address and bound port.
+ */
+void
+server_address(const struct server *s, char *buf, size_t len)
+{
+	if (s->conf.public_address != NULL)
+		snprintf(buf, len, "%s", s->conf.public_address);
+	else if (snprintf(buf, len, "%s:%d", s->conf.listen.host, s->port) >=
+	    (int)len)
+		buf[0] = '\0';		/* a host name that long: none */
+}
+
 uint32_t
 server_seq(struct server *s)
 {
@@ -290,6 +304,8 @@ to_offline(struct worker *w, struct item *it, const uint8_t *frame)
 
 	if (it->ttl == 0) {
 		dlv_receipt(w, it, 408, "destination offline (TTL 0)");
+		if (it->flags & MF_XACK)	/* answered: done with it */
+			xack_send(s, w, NULL, it);
 		return;
 	}
 	if (store_put(s->store, it, frame, 1) == 0)
@@ -492,7 +508,7 @@ locate(struct link *l, const struct pipe_ctx *c)
 	xmlNodePtr n;
 	xmlChar *code = NULL;
 	uint32_t target;
-	char params[512], addr[256];
+	char params[512], addr[256], hp[256];
 	int rc;
 
 	if (env_parse(w->parser, c->body, c->len, &m, &err) == -1 ||
@@ -524,8 +540,8 @@ locate(struct link *l, const struct pipe_ctx *c)
 		    rc == 1 ? "unknown code" : "registry unavailable");
 	else {
 		/* The address comes from the config: escape it like any text. */
-		esc(addr, sizeof(addr), s->conf.public_address ?
-		    s->conf.public_address : "");
+		server_address(s, hp, sizeof(hp));
+		esc(addr, sizeof(addr), hp);
 		snprintf(params, sizeof(params), "<location code=\"%08X\" "
 		    "domain=\"%08X\" address=\"%s\" online=\"%d\"/>", target,
 		    s->code, addr, target == s->code ||

@@ -204,6 +204,10 @@ handle_item(struct worker *w, struct item *it, const uint8_t *p)
 		if (w->srv->fed != NULL)
 			fed_held(w->srv->fed, it, p);
 		break;
+	case IT_XACK:
+		if (w->srv->fed != NULL)
+			fed_xack(w->srv->fed, it);
+		break;
 	case IT_HELD_END:
 		if (w->srv->fed != NULL)
 			fed_held_end(w->srv->fed, it->node, it->seq);
@@ -458,6 +462,8 @@ server_start(struct server *s, char *err, size_t errlen)
 	    store_start(s->store, err, errlen) == -1 ||
 	    fed_init(s, err, errlen) == -1)
 		return -1;
+	if (s->fed != NULL)	/* the first tick connects the uplinks */
+		event_active(s->w[FED_WORKER].tick, EV_TIMEOUT, 0);
 	if (route_install(s) == -1) {
 		snprintf(err, errlen, "pipe: cannot install hooks");
 		return -1;

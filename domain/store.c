@@ -839,6 +839,8 @@ after_commit(struct store *st, int committed)
 				audit_item(st->srv, AUDIT_OUT, po.it.to,
 				    po.code ? AUDIT_REFUSED : AUDIT_STORED,
 				    po.code, &po.it, f);
+			if (po.it.flags & MF_XACK)	/* on disk, or answered */
+				xack_send(st->srv, NULL, &st->out, &po.it);
 			receipt(st, &po.it, po.code, po.code == 507 ?
 			    "store full" : "stored");
 			break;

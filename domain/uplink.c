@@ -185,7 +185,9 @@ up_event(struct bufferevent *bev, short what, void *arg)
 	} else if (what & BEV_EVENT_EOF) {
 		up_read(bev, u);
 		if (u->bev != NULL)
-			uplink_fail(u, "platform closed the connection");
+			uplink_fail(u, u->state == U_CONN ? "connection refused "
+			    "or closed during the handshake" :
+			    "platform closed the connection");
 	}
 }
 
@@ -197,10 +199,7 @@ up_login(struct uplink *u)
 	char params[400], addr[300], hp[300], buf[FRAME_MAX_SERVER];
 	size_t n;
 
-	if (s->conf.public_address != NULL)
-		snprintf(hp, sizeof(hp), "%s", s->conf.public_address);
-	else
-		snprintf(hp, sizeof(hp), "%s:%d", s->conf.listen.host, s->port);
+	server_address(s, hp, sizeof(hp));
 	frame_esc(addr, sizeof(addr), hp);
 	snprintf(params, sizeof(params), "<domain address=\"%s\"/>", addr);
 	u->login_seq = server_seq(s);
