@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# demo.sh - `make demo`: shows what NAP can do so far, with real parts
-# only: a throwaway PKI issued by nap-certs, envelopes encoded, parsed
-# and checked against xml/message.xsd, then a real nap-domain on
-# loopback with devices talking through it, a refused spoof, and a
-# message stored for an offline device then delivered with its receipts.
-# It stops everything it started.
+# demo.sh - `make demo`: shows what NAP can do, with real parts only: a
+# throwaway PKI issued by nap-certs, envelopes encoded, parsed and
+# checked against xml/message.xsd, then a real federation on loopback
+# (nap-platform and two nap-domain servers) with devices talking inside
+# and across regions, a Locate, a refused spoof, a message stored for an
+# offline device then delivered with its receipts, and the audit trail
+# of one message across all three servers, verified and then tampered
+# with.  It stops everything it started.
 #
 # usage: demo.sh SRCDIR BUILDDIR    (everything it makes is in
 # BUILDDIR/demo-work, removed and made anew on each run)
@@ -15,11 +17,11 @@ certs="$src/certs/nap-certs"
 dev="$build/devices/nap-device"
 ctl="$build/tools/nap-ctl"
 domain="$build/domain/nap-domain"
-pid=
+pids=
 listener=
 cleanup() {
 	[ -n "$listener" ] && kill "$listener" 2>/dev/null
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	for p in $pids; do kill "$p" 2>/dev/null; done
 	true
 }
 trap cleanup EXIT
@@ -80,24 +82,49 @@ printf '$ xmllint --schema message.xsd bad-seq.xml (the schema agrees)\n'
 xmllint --noout --nonet --schema "$src/xml/message.xsd" "$work/bad-seq.xml" 2>&1 \
 	| head -1 || true
 
-step "6. A domain server for region 0001, its registry, two devices"
+step "6. A federation on loopback: a platform server and two domain servers"
+platform="$build/platform/nap-platform"
+audit="$build/tools/nap-audit"
 run "$ctl" --registry "$work/reg.db" init --region 0001
 run "$ctl" --registry "$work/reg.db" device add 00010001 00010002 --kind CU
+run "$ctl" --registry "$work/reg2.db" init --region 0002
+run "$ctl" --registry "$work/reg2.db" device add 00020002 --kind CU
 run "$ctl" --registry "$work/reg.db" device list
-printf '$ nap-domain --listen 127.0.0.1:0 --port-file port --cert 00010000.crt ... &\n'
-"$domain" --listen 127.0.0.1:0 --port-file "$work/port" \
-	--cert "$work/pki/00010000.crt" --key "$work/pki/00010000.key" \
-	--ca "$work/pki/ca.crt" --crl "$work/pki/crl.pem" \
-	--registry "$work/reg.db" --log-level info 2> "$work/domain.log" &
-pid=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
-[ -s "$work/port" ] || { echo "demo: nap-domain did not start" >&2; cat "$work/domain.log" >&2; exit 1; }
+# start NAME PORTFILE PROGRAM ARGS...: in the background, until it listens
+start() {
+	local name=$1 pf=$2; shift 2
+	printf '$ %s --listen 127.0.0.1:0 ... &\n' "$(basename "$1")"
+	"$@" --listen 127.0.0.1:0 --port-file "$pf" --ca "$work/pki/ca.crt" \
+		--crl "$work/pki/crl.pem" --log-level info 2> "$work/$name.log" &
+	pids="$pids $!"
+	for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.1; done
+	[ -s "$pf" ] || { echo "demo: $name did not start" >&2; cat "$work/$name.log" >&2; exit 1; }
+	echo "$name (pid $!) listens on 127.0.0.1:$(cat "$pf")"
+}
+start platform "$work/pport" "$platform" --cert "$work/pki/00000000.crt" \
+	--key "$work/pki/00000000.key" --audit "$work/platform.audit"
+pp=$(cat "$work/pport")
+start domain1 "$work/port" "$domain" --cert "$work/pki/00010000.crt" \
+	--key "$work/pki/00010000.key" --registry "$work/reg.db" \
+	--platform "127.0.0.1:$pp" --audit "$work/domain1.audit" \
+	--audit-instance d1
+start domain2 "$work/port2" "$domain" --cert "$work/pki/00020000.crt" \
+	--key "$work/pki/00020000.key" --registry "$work/reg2.db" \
+	--platform "127.0.0.1:$pp" --audit "$work/domain2.audit" \
+	--audit-instance d2
 port=$(cat "$work/port")
-echo "nap-domain (pid $pid) listens on 127.0.0.1:$port"
+port2=$(cat "$work/port2")
+for _ in $(seq 50); do
+	grep -q 'region 0002 up' "$work/domain1.log" && grep -q 'region 0001 up' "$work/domain2.log" && break
+	sleep 0.1
+done
+printf 'each domain logged in to the platform and hears the other region is up:\n'
+grep -h 'logged in\|region' "$work/domain1.log" "$work/domain2.log" | sed 's/^/  /'
 d1=(--server "127.0.0.1:$port" --ca "$work/pki/ca.crt" --cert "$work/pki/00010001.crt" --key "$work/pki/00010001.key")
 d2=(--server "127.0.0.1:$port" --ca "$work/pki/ca.crt" --cert "$work/pki/00010002.crt" --key "$work/pki/00010002.key")
+r2=(--server "127.0.0.1:$port2" --ca "$work/pki/ca.crt" --cert "$work/pki/00020002.crt" --key "$work/pki/00020002.key")
 
-step "7. Device 00010002 listens; device 00010001 writes to it over mutual TLS"
+step "7. Inside region 0001: 00010002 listens, 00010001 writes to it over mutual TLS"
 "$dev" listen "${d2[@]}" --count 2 > "$work/listen.out" 2>&1 &
 listener=$!
 sleep 0.5
@@ -109,17 +136,35 @@ listener=
 printf 'what 00010002 received (type from to seq parameters):\n'
 cat "$work/listen.out"
 
-step "8. A spoof: 00010001 claims to be 00010002 (§4: Error 403, the link stays)"
-"$dev" encode --from 00010002 --to 00010002 --type 1000 --param '<text>not me</text>' > "$work/spoof.xml"
+step "8. Across regions: 00010001 (domain 1) writes to 00020002 (domain 2) through the platform"
+"$dev" listen "${r2[@]}" --count 1 --xml > "$work/listen2.out" 2>&1 &
+listener=$!
+sleep 0.5
+run "$dev" send "${d1[@]}" --to 00020002 --type 1000 --wait-ack \
+	--param '<text>hello from region 1</text>' | tee "$work/cross.out"
+wait "$listener" || true
+listener=
+printf 'what 00020002 received: Via names the domain and the platform it crossed\n'
+cat "$work/listen2.out"
+cross_seq=$(awk '/^sent seq/ {print $3}' "$work/cross.out")
+
+step "9. Locate (§5): where is 00020002? domain 1 asks the platform, domain 2 answers"
+run "$dev" request "${d1[@]}" --to 00000000 --type 30 --xml \
+	--param '<locate code="00020002"/>'
+printf '$ nap-device send --to 00030001 (region 0003 was never up: 503 at once)\n'
+"$dev" send "${d1[@]}" --to 00030001 --type 1000 --wait-ack --param '<x/>' || true
+
+step "10. A spoof: 00010001 claims to be 00010002 (§4: Error 403, the link stays)"
+"$dev" encode --from 00010002 --to 00020002 --type 1000 --param '<text>not me</text>' > "$work/spoof.xml"
 printf '$ nap-device send --raw spoof.xml (From="00010002" on 00010001'"'"'s link)\n'
 rc=0
 "$dev" send "${d1[@]}" --raw "$work/spoof.xml" || rc=$?
 [ "$rc" = 1 ] || { echo "demo: the spoof was not refused (exit $rc)" >&2; exit 1; }
 printf 'refused, exit status 1\n'
-printf '$ nap-device send --to 000100FF (not registered)\n'
-"$dev" send "${d1[@]}" --to 000100FF --type 1000 --param '<x/>' || true
+printf '$ nap-device send --to 000100FF --wait-ack (not registered: 404)\n'
+"$dev" send "${d1[@]}" --to 000100FF --type 1000 --wait-ack --param '<x/>' || true
 
-step "9. Store and forward (§5): 00010002 is offline; a message asks for receipts"
+step "11. Store and forward (§5): 00010002 is offline; a message asks for receipts"
 printf '$ nap-device send --to 00010002 --ack --wait-ack ... &   (waits for "delivered")\n'
 "$dev" send "${d1[@]}" --timeout 20000 --to 00010002 --type 1000 --wait-ack \
 	--param '<text>while you were away</text>' > "$work/sender.out" 2>&1 &
@@ -140,17 +185,31 @@ sed 's/^/  /' "$work/sender.out"
 [ "$rc" = 0 ] || { echo "demo: no delivered receipt" >&2; exit 1; }
 run "$ctl" --registry "$work/reg.db" store list
 
-step "10. Stop the domain server (SIGTERM: Logout to every device, exit 0)"
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=
-echo "nap-domain exited with status $rc"
-[ "$rc" = 0 ] || exit 1
-printf 'its log:\n'
-sed 's/^/  /' "$work/domain.log"
+step "12. Stop the federation (SIGTERM: Logout to every peer, exit 0)"
+for p in $pids; do kill -TERM "$p"; done
+for p in $pids; do
+	rc=0
+	wait "$p" || rc=$?
+	[ "$rc" = 0 ] || { echo "demo: a server exited with $rc" >&2; exit 1; }
+done
+pids=
+echo "all three exited with status 0; domain 1's log:"
+sed 's/^/  /' "$work/domain1.log"
 
-step "11. How fast the parser is on this machine (make bench for more)"
+step "13. The audit trail (§8): one message across domain 1, the platform and domain 2"
+run "$audit" trace --from 00010001 --seq "$cross_seq" "$work/domain1.audit" \
+	"$work/platform.audit" "$work/domain2.audit"
+run "$audit" verify "$work/domain1.audit" "$work/platform.audit" "$work/domain2.audit"
+cp "$work/platform.audit" "$work/platform-edited.audit"
+printf '$ (one byte of a copy of the platform log changed)\n'
+off=$(( $(wc -c < "$work/platform-edited.audit") / 2 ))
+printf 'X' | dd of="$work/platform-edited.audit" bs=1 seek="$off" conv=notrunc 2>/dev/null
+rc=0
+run "$audit" verify "$work/platform-edited.audit" || rc=$?
+[ "$rc" = 1 ] || { echo "demo: verify did not catch the edit (exit $rc)" >&2; exit 1; }
+printf 'exit status 1: the edited record is named\n'
+
+step "14. How fast the parser is on this machine (make bench for more)"
 "$build/test/bench_envelope" 0.3 | head -3
 
 printf '\nDemo done. Everything it made is in %s.\n' "$work"
