@@ -338,7 +338,7 @@ dlv_confirm(struct link *l, const uint8_t *body, size_t len)
 	evbuffer_drain(d->bytes, bytes);
 	d->head = (d->head + k + 1) % d->cap;
 	d->n -= k + 1;
-	if (d->n == 0 && d->cap > 4 * RING_MIN) {	/* idle links stay small */
+	if (d->n == 0) {	/* idle links stay small (§1: 65 535 of them) */
 		free(d->ring);
 		d->ring = NULL;
 		d->cap = d->head = 0;
