@@ -206,7 +206,9 @@ fmt_msg_body(struct audit *a, const struct qmsg *m, const uint8_t *b)
 {
 	char d[AUDIT_HEX + 1];
 
-	if (m->has_h && audit_ranges_has(&a->hdr_only, m->h.type) &&
+	if (m->has_h && m->len == 0)	/* an event on a recorded message */
+		ob_printf(a, " body=\"none\" prev=\"%s\">", a->hash);
+	else if (m->has_h && audit_ranges_has(&a->hdr_only, m->h.type) &&
 	    audit_mac_hex(a->digest, b, m->len, d) == 0) {
 		ob_printf(a, " body=\"omitted\" digest=\"%s\" prev=\"%s\">",
 		    d, a->hash);
