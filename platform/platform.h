@@ -220,8 +220,4 @@ void	record_logout(struct link *, const char *why);
 void	record_gate(struct worker *);
 int	record_gate_start(struct server *);
 
-/* via.c */
-int	via_stamp(const uint8_t *body, size_t len, const struct env_header *,
-	    uint8_t *out, size_t cap, size_t *outlen);
-
 #endif /* NAP_PLATFORM_H */

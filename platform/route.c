@@ -181,7 +181,7 @@ hook_via(struct pipe_ctx *c, void *arg)
 		return PIPE_PASS;
 	if (c->len + strlen(VIA_STAMP) > s->conf.max_frame)
 		return pipe_reject(c, 413, "no room for the Via stamp");
-	if (via_stamp(c->body, c->len, c->h, w->scratch + DLV_HDR,
+	if (env_via_stamp(c->body, c->len, c->h, 0, w->scratch + DLV_HDR,
 	    s->conf.max_frame + 4, &n) == -1)
 		return pipe_reject(c, 400, "Header start tag not found");
 	c->body = w->scratch + DLV_HDR + 4;
