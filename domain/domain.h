@@ -281,7 +281,6 @@ size_t	server_frame(struct server *, char *buf, size_t cap, uint32_t type,
 size_t	receipt_frame(struct server *, char *buf, size_t cap,
 	    const struct item *msg, int code, const char *text,
 	    struct item *out);
-void	esc(char *out, size_t cap, const char *s);
 int	send_error(struct link *, int code, uint32_t seq, uint32_t to,
 	    const char *session, const char *text);
 int	send_frame(struct link *, uint32_t type, uint32_t seq, uint32_t to,

@@ -18,8 +18,6 @@ static enum pipe_verdict hook_types(struct pipe_ctx *, void *);
 static enum pipe_verdict hook_session(struct pipe_ctx *, void *);
 static enum pipe_verdict hook_route(struct pipe_ctx *, void *);
 static enum pipe_verdict hook_metrics(struct pipe_ctx *, void *);
-static size_t	build(char *, size_t, uint32_t, const char *, uint32_t,
-		    uint32_t, uint32_t, const char *);
 static void	answer(struct worker *, int, const struct env_header *,
 		    const char *, const uint8_t *, size_t);
 static void	link_type(struct link *, const struct pipe_ctx *);
@@ -30,7 +28,6 @@ static void	route_device(struct link *, const struct pipe_ctx *);
 static void	route_remote(struct link *, const struct pipe_ctx *);
 static int	locate_remote(struct link *, const struct pipe_ctx *);
 
-#define FRAME_MAX_SERVER	2048	/* frames a server creates */
 
 /*
  * Where devices reach this server (Login to a platform, Locate answers):
@@ -383,53 +380,11 @@ answer(struct worker *w, int code, const struct env_header *h,
 	dlv_receipt(w, &it, code, text);
 }
 
-/* Escapes text for a double-quoted attribute value. */
-void
-esc(char *out, size_t cap, const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0' && n + 7 < cap; s++) {
-		const char *r = NULL;
-
-		switch (*s) {
-		case '&': r = "&amp;"; break;
-		case '<': r = "&lt;"; break;
-		case '"': r = "&quot;"; break;
-		case '\n': case '\r': case '\t': r = " "; break;
-		}
-		if (r != NULL) {
-			memcpy(out + n, r, strlen(r));
-			n += strlen(r);
-		} else
-			out[n++] = *s;
-	}
-	out[n] = '\0';
-}
-
-/* A frame a server creates: prefix + envelope, codes in upper case. */
-static size_t
-build(char *buf, size_t cap, uint32_t type, const char *session,
-    uint32_t seq, uint32_t from, uint32_t to, const char *params)
-{
-	int n;
-
-	n = snprintf(buf + 4, cap - 4, "<Message version=\"1.0\"><Header "
-	    "Message_Type=\"%u\" SessionId=\"%s\" Seq=\"%u\" From=\"%08X\" "
-	    "To=\"%08X\"/>%s%s%s</Message>", type, session, seq, from, to,
-	    params ? "<parameters>" : "", params ? params : "",
-	    params ? "</parameters>" : "");
-	if (n < 0 || (size_t)n >= cap - 4)
-		fatalx("internal: server frame of type %u too long", type);
-	env_frame_put_len((uint8_t *)buf, (uint32_t)n);
-	return (size_t)n + 4;
-}
-
 size_t
 server_frame(struct server *s, char *buf, size_t cap, uint32_t type,
     uint32_t seq, uint32_t to, const char *params)
 {
-	return build(buf, cap, type, s->token, seq, s->code, to, params);
+	return frame_build(buf, cap, type, s->token, seq, s->code, to, params);
 }
 
 /*
@@ -445,7 +400,7 @@ receipt_frame(struct server *s, char *buf, size_t cap,
 
 	memcpy(sess, msg->session, 16);
 	sess[16] = '\0';
-	esc(t, sizeof(t), text);
+	frame_esc(t, sizeof(t), text);
 	if (code == 0)
 		snprintf(params, sizeof(params), "<ack seq=\"%u\" to=\"%08X\" "
 		    "session=\"%s\" status=\"%s\"/>", msg->seq, msg->to, sess,
@@ -464,7 +419,7 @@ receipt_frame(struct server *s, char *buf, size_t cap,
 	out->node = (uint16_t)(msg->from & 0xffff);
 	out->ttl = (uint32_t)s->conf.ttl_default;
 	memcpy(out->session, s->token, 16);
-	out->len = (uint32_t)build(buf, cap, out->type, s->token, out->seq,
+	out->len = (uint32_t)frame_build(buf, cap, out->type, s->token, out->seq,
 	    s->code, msg->from, params);
 	return out->len;
 }
@@ -475,7 +430,7 @@ send_frame(struct link *l, uint32_t type, uint32_t seq, uint32_t to,
 {
 	struct server *s = l->w->srv;
 	char buf[FRAME_MAX_SERVER];
-	size_t n = build(buf, sizeof(buf), type, session, seq, s->code, to,
+	size_t n = frame_build(buf, sizeof(buf), type, session, seq, s->code, to,
 	    params);
 
 	return link_write(l, (const uint8_t *)buf, n);
@@ -489,7 +444,7 @@ send_error(struct link *l, int code, uint32_t seq, uint32_t to,
 	struct server *s = l->w->srv;
 	char params[512], t[256];
 
-	esc(t, sizeof(t), text);
+	frame_esc(t, sizeof(t), text);
 	snprintf(params, sizeof(params), "<error code=\"%d\" seq=\"%u\" "
 	    "to=\"%08X\" session=\"%s\" text=\"%s\"/>", code, seq, to,
 	    session, t);
@@ -541,7 +496,7 @@ locate(struct link *l, const struct pipe_ctx *c)
 	else {
 		/* The address comes from the config: escape it like any text. */
 		server_address(s, hp, sizeof(hp));
-		esc(addr, sizeof(addr), hp);
+		frame_esc(addr, sizeof(addr), hp);
 		snprintf(params, sizeof(params), "<location code=\"%08X\" "
 		    "domain=\"%08X\" address=\"%s\" online=\"%d\"/>", target,
 		    s->code, addr, target == s->code ||
