@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "audit.h"
+#include "audit_keys.h"
 #include "config.h"
 #include "frames.h"
 #include "envelope.h"
@@ -44,7 +45,6 @@ struct dconf {
 	struct conf_addr listen;
 	char		*cert, *key, *ca, *crl;
 	long		 hb_interval, hb_timeout;
-	char		*audit;
 	int		 log_level;
 	char		*port_file, *pid_file;
 	long		 threads;
@@ -60,10 +60,7 @@ struct dconf {
 	size_t		 store_quota;	/* bytes, all destinations */
 	long		 store_device_quota;	/* messages per device */
 	long		 session_keep;	/* seconds a session may be resumed */
-	char		*audit_key, *audit_sync, *audit_on_full;
-	char		*audit_header_only, *audit_instance;
-	size_t		 audit_rotate_size, audit_queue;
-	long		 audit_rotate_time;
+	struct audit_keys ak;		/* audit-* (common/audit_keys.h) */
 };
 
 /* Decisions the routing hook makes and the route step carries out. */

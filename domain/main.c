@@ -33,24 +33,7 @@ static const struct conf_key dkeys[] = {
 	    "seconds of silence before a peer sends Check" },
 	{ "heartbeat-timeout", CONF_INT, K(hb_timeout), "90", 2, 172800,
 	    "seconds of silence before a link is closed" },
-	{ "audit", CONF_STR, K(audit), NULL, 0, 0,
-	    "audit log file (DESIGN.md §8; see nap-audit(1))" },
-	{ "audit-key", CONF_STR, K(audit_key), NULL, 0, 0,
-	    "HMAC key file: the audit chain is HMAC-SHA-256" },
-	{ "audit-rotate-size", CONF_SIZE, K(audit_rotate_size), "0", 0,
-	    1099511627776L, "rotate the audit log at this size (0: never)" },
-	{ "audit-rotate-time", CONF_INT, K(audit_rotate_time), "0", 0,
-	    31536000, "rotate the audit log after this many seconds" },
-	{ "audit-sync", CONF_STR, K(audit_sync), "1000", 0, 0,
-	    "fdatasync the audit log: every, never, or every N ms" },
-	{ "audit-on-full", CONF_STR, K(audit_on_full), "keep-routing", 0, 0,
-	    "when records cannot be written: keep-routing or stop-accepting" },
-	{ "audit-queue", CONF_SIZE, K(audit_queue), "64M", 65536,
-	    17179869184L, "bytes of audit records waiting for the writer" },
-	{ "audit-header-only", CONF_STR, K(audit_header_only), NULL, 0, 0,
-	    "message types whose payload is not recorded (e.g. 1000-1999)" },
-	{ "audit-instance", CONF_STR, K(audit_instance), NULL, 0, 0,
-	    "this server's name in audit records (default: host name)" },
+	AUDIT_CONF_KEYS(struct dconf, ak),
 	{ "log-level", CONF_LEVEL, K(log_level), "info", 0, 0,
 	    "error, warn, info or debug" },
 	{ "port-file", CONF_STR, K(port_file), NULL, 0, 0,
@@ -153,13 +136,9 @@ check_conf(struct server *s, int create, char *err, size_t errlen)
 	if (c->ttl_default > c->ttl_max)
 		c->ttl_default = c->ttl_max;
 	{
-		enum audit_sync sy;
-		enum audit_full fu;
-		long ms;
+		struct audit_conf ac;	/* -n checks the audit keys too */
 
-		if (audit_parse_sync(c->audit_sync, &sy, &ms, err, errlen) ==
-		    -1 || audit_parse_full(c->audit_on_full, &fu, err,
-		    errlen) == -1)
+		if (audit_keys_conf(&c->ak, s->code, &ac, err, errlen) == -1)
 			return -1;
 	}
 	s->nworkers = (int)(c->threads > 0 ? c->threads : ncores());
@@ -170,27 +149,11 @@ check_conf(struct server *s, int create, char *err, size_t errlen)
 static int
 audit_start(struct server *s, char *err, size_t errlen)
 {
-	struct dconf *c = &s->conf;
 	struct audit_conf ac;
-	char host[256];
 
-	if (c->audit == NULL)
+	if (s->conf.ak.audit == NULL)
 		return 0;
-	memset(&ac, 0, sizeof(ac));
-	if (gethostname(host, sizeof(host)) == -1)
-		snprintf(host, sizeof(host), "domain");
-	host[sizeof(host) - 1] = '\0';
-	ac.path = c->audit;
-	ac.server_code = s->code;
-	ac.instance = c->audit_instance ? c->audit_instance : host;
-	ac.key_file = c->audit_key;
-	ac.rotate_bytes = c->audit_rotate_size;
-	ac.rotate_seconds = c->audit_rotate_time;
-	ac.queue_cap = c->audit_queue;
-	ac.header_only = c->audit_header_only;
-	if (audit_parse_sync(c->audit_sync, &ac.sync, &ac.sync_ms, err,
-	    errlen) == -1 || audit_parse_full(c->audit_on_full, &ac.on_full,
-	    err, errlen) == -1)
+	if (audit_keys_conf(&s->conf.ak, s->code, &ac, err, errlen) == -1)
 		return -1;
 	return (s->audit = audit_open(&ac, err, errlen)) == NULL ? -1 : 0;
 }

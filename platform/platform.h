@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 
 #include "audit.h"
+#include "audit_keys.h"
 #include "config.h"
 #include "conn.h"
 #include "envelope.h"
@@ -50,14 +51,7 @@ struct pconf {
 	struct conf_addr listen;
 	char		*cert, *key, *ca, *crl;
 	long		 hb_interval, hb_timeout;
-	char		*audit;
-	char		*audit_key;
-	size_t		 audit_rotate_size;
-	long		 audit_rotate_time;
-	char		*audit_sync, *audit_on_full;
-	size_t		 audit_queue;
-	char		*audit_header_only;
-	char		*audit_instance;
+	struct audit_keys ak;		/* audit-* (common/audit_keys.h) */
 	int		 log_level;
 	char		*port_file, *pid_file;
 	long		 threads;
