@@ -122,7 +122,13 @@ write_ent(struct link *l, const struct item *it, const uint8_t *frame)
 	u->flags = it->flags;
 	memcpy(u->session, it->session, sizeof(u->session));
 	d->n++;
-	if (u->flags & MF_XACK) {	/* §5: on a device link now */
+	/*
+	 * §5: a message of another domain is confirmed to its source once
+	 * on a device link; one that asked for receipts only once the device
+	 * confirmed it (or it went to the store), so that no crash of this
+	 * server loses what its sender still waits a receipt for.
+	 */
+	if ((u->flags & (MF_XACK | MF_ACK)) == MF_XACK) {
 		xack_send(l->w->srv, l->w, NULL, it);
 		u->flags &= (uint8_t)~MF_XACK;
 	}
@@ -322,6 +328,13 @@ dlv_confirm(struct link *l, const uint8_t *body, size_t len)
 		if (nrows == sizeof(rows) / sizeof(rows[0])) {
 			store_delete(store_of(l), rows, nrows);
 			nrows = 0;
+		}
+		if (u->flags & MF_XACK) {	/* confirmed: to its source */
+			memset(&msg, 0, sizeof(msg));
+			msg.from = u->from;
+			msg.seq = u->seq;
+			memcpy(msg.session, u->session, sizeof(msg.session));
+			xack_send(l->w->srv, l->w, NULL, &msg);
 		}
 		if ((u->flags & (MF_ACK | MF_RECEIPT)) == MF_ACK) {
 			memset(&msg, 0, sizeof(msg));

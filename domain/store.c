@@ -28,7 +28,9 @@ struct sreq {
 };
 
 /* What is done once the batch's commit has returned. */
-enum post_kind { P_PUT = 1, P_EXPIRED, P_NOTIFY, P_FETCH, P_HELD };
+enum post_kind {
+	P_PUT = 1, P_EXPIRED, P_NOTIFY, P_FETCH, P_HELD, P_XACK
+};
 struct post {
 	uint8_t		kind;
 	struct item	it;		/* P_PUT, P_EXPIRED: the message */
@@ -576,7 +578,13 @@ do_return(struct store *st, const struct sreq *rq, const uint8_t *p)
 			it.ttl = u.ttl;
 			it.len = u.len;
 			memcpy(it.session, u.session, sizeof(it.session));
-			(void)insert(st, &it, bytes, ord);
+			if (insert(st, &it, bytes, ord) == 0 &&
+			    (u.flags & MF_XACK)) {
+				/* On disk now: its source domain may let go. */
+				struct post px = { .kind = P_XACK, .it = it };
+
+				defer(st, &px);
+			}
 		}
 		bytes += u.len;
 	}
@@ -862,6 +870,10 @@ after_commit(struct store *st, int committed)
 			break;
 		case P_HELD:
 			held_page(st, &po.rq);
+			break;
+		case P_XACK:
+			if (committed)
+				xack_send(st->srv, NULL, &st->out, &po.it);
 			break;
 		}
 		evbuffer_drain(st->post, po.flen);
