@@ -487,6 +487,8 @@ item_from_header(struct server *s, struct item *it,
 	it->to = h->to;
 	it->seq = h->seq;
 	it->type = h->type;
+	it->tag_start = (uint32_t)h->tag_start;
+	it->tag_end = (uint32_t)h->tag_end;
 	it->ttl = (uint32_t)(!h->has_ttl ? s->conf.ttl_default :
 	    h->ttl > (uint32_t)s->conf.ttl_max ? s->conf.ttl_max : h->ttl);
 	memcpy(it->session, h->session, sizeof(it->session));

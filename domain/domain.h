@@ -106,6 +106,8 @@ struct item {
 	uint32_t	len;		/* bytes that follow: a whole frame */
 	uint32_t	from, to, seq, type;
 	uint32_t	ttl;		/* seconds it may wait in a store */
+	uint32_t	tag_start;	/* the Header start tag in the body, */
+	uint32_t	tag_end;	/* for the Via stamp; 0: not known */
 	int64_t		row;		/* store row, 0 when not stored */
 	int64_t		ord;		/* its place in the store */
 	char		session[16];	/* the sender's SessionId */

@@ -283,7 +283,11 @@ pick_any(struct fed *f)
 	return -1;
 }
 
-/* §3 Via: this domain's code spliced in, then out by uplink u. */
+/*
+ * §3 Via: this domain's code spliced in, then out by uplink u.  The
+ * Header was parsed when the message was routed (its tag offsets came
+ * with it); a held row is parsed again.
+ */
 static int
 stamp_out(struct fed *f, int u, const struct item *it, const uint8_t *frame)
 {
@@ -291,12 +295,21 @@ stamp_out(struct fed *f, int u, const struct item *it, const uint8_t *frame)
 	struct env_error err;
 	size_t n;
 
-	if (env_parse_header(f->w->parser, frame + 4, it->len - 4, &h, &err) ==
-	    -1 || env_via_stamp(frame + 4, it->len - 4, &h, f->srv->code,
-	    f->scratch, f->srv->conf.max_frame + 4, &n) == -1)
+	memset(&h, 0, sizeof(h));
+	h.tag_start = it->tag_start;
+	h.tag_end = it->tag_end;
+	if ((it->tag_end == 0 && env_parse_header(f->w->parser, frame + 4,
+	    it->len - 4, &h, &err) == -1) || env_via_stamp(frame + 4,
+	    it->len - 4, &h, f->srv->code, f->scratch,
+	    f->srv->conf.max_frame + 4, &n) == -1)
 		return -1;
-	audit_msg(f->srv->audit, AUDIT_OUT, 0, AUDIT_ROUTED, 0, &h,
-	    f->scratch + 4, n - 4);
+	if (f->srv->audit != NULL) {
+		struct item out = *it;
+
+		out.len = (uint32_t)n;
+		audit_item(f->srv, AUDIT_OUT, 0, AUDIT_ROUTED, 0, &out,
+		    f->scratch);
+	}
 	return uplink_write(&f->u[u], f->scratch, n);
 }
 
@@ -628,7 +641,8 @@ incoming(struct fed *f, const uint8_t *frame, size_t len,
 	struct server *s = f->srv;
 	struct reg_device d;
 	struct item it;
-	int rc, confirm = h->type >= 1000 || h->type == 5 || h->type == 6;
+	int rc, offline, confirm = h->type >= 1000 || h->type == 5 ||
+	    h->type == 6;
 
 	if (env_code_region(h->to) != s->region || !env_code_is_device(h->to)) {
 		log_info("dropped a type %u frame for %08X from the platform",
@@ -647,10 +661,13 @@ incoming(struct fed *f, const uint8_t *frame, size_t len,
 		it.flags |= MF_XACK;
 	audit_msg(s->audit, AUDIT_IN, 0, AUDIT_ROUTED, 0, h, frame + 4,
 	    len - 4);
-	if (h->type >= 1000 && (rc = registry_get(f->w->reg, h->to, &d)) != 0)
+	/* A device logged in is registered and enabled (SIGHUP kicks it
+	 * otherwise): the registry is read only for an offline one. */
+	offline = h->type >= 1000 && atomic_load(&s->slot[it.node]) == 0;
+	if (offline && (rc = registry_get(f->w->reg, h->to, &d)) != 0)
 		refused_in(f, &it, rc == 1 ? 404 : 503, rc == 1 ?
 		    "unknown destination" : "registry unavailable");
-	else if (h->type >= 1000 && !d.enabled)
+	else if (offline && !d.enabled)
 		refused_in(f, &it, 403, "destination disabled");
 	else
 		route_local(f->w, &it, frame);

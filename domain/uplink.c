@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <event2/bufferevent_ssl.h>
@@ -161,6 +165,11 @@ up_event(struct bufferevent *bev, short what, void *arg)
 	unsigned long e;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+
+		/* Frames are whole messages: no Nagle delay behind them. */
+		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
+		    TCP_NODELAY, &one, sizeof(one));
 		if (tls_peer_code(bufferevent_openssl_get_ssl(bev), &code, err,
 		    sizeof(err)) == -1) {
 			uplink_fail(u, err);

@@ -99,6 +99,7 @@ on_bad_length(struct conn *c, uint32_t len)
 {
 	struct link *l = (struct link *)c;
 
+	record_in(l, NULL, 413, NULL, 0);	/* its bytes are not kept */
 	if (l->kind == P_DOMAIN && c->state == C_ONLINE && len > 0) {
 		send_error(l, 413, c->code, NULL, "frame too large: skipped");
 		return 1;
@@ -127,8 +128,12 @@ on_frame(struct conn *c, const uint8_t *frame, size_t flen)
 	struct env_error err;
 	struct pipe_ctx ctx;
 
+	w->raw = frame + 4;
+	w->rawlen = flen - 4;
 	if (env_parse_header(w->parser, frame + 4, flen - 4, &h, &err) ==
 	    -1) {
+		record_count_in(l, NULL, flen - 4);
+		record_in(l, NULL, err.code, frame + 4, flen - 4);
 		if (c->state != C_ONLINE) {
 			send_error(l, err.code, c->code, NULL, err.reason);
 			conn_close(c, "malformed first frame");
@@ -139,6 +144,7 @@ on_frame(struct conn *c, const uint8_t *frame, size_t flen)
 	if (c->state == C_LOGIN)
 		return login_handle(l, frame + 4, flen - 4, &h);
 	c->msgs_in++;
+	record_count_in(l, &h, flen - 4);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.body = frame + 4;
 	ctx.len = flen - 4;
@@ -146,17 +152,19 @@ on_frame(struct conn *c, const uint8_t *frame, size_t flen)
 	ctx.link_code = c->code;
 	ctx.server = w->srv;
 	ctx.link = l;
+	/* The IN record goes before what the route step writes (§6). */
 	switch (pipe_run(w->srv->pipe, &ctx)) {
 	case PIPE_PASS:
-		route_message(l, &ctx);
+		route_message(l, &ctx);		/* calls route_audit() */
 		break;
 	case PIPE_REJECT:
+		route_audit(l, &ctx);
 		on_refused(l, &ctx);
 		break;
 	case PIPE_ANSWERED:
+		route_audit(l, &ctx);
 		break;
 	}
-	route_audit(l, &ctx);
 	return c->state == C_CLOSING ? -1 : 0;
 }
 
@@ -190,10 +198,15 @@ on_refused(struct link *l, const struct pipe_ctx *c)
 		send_error(l, c->error, to, h, c->reason);
 }
 
+/* Writes a whole frame whose Header is h, and records it (§8). */
 int
-link_write(struct link *l, const uint8_t *frame, size_t len)
+link_write(struct link *l, const struct env_header *h, const uint8_t *frame,
+    size_t len)
 {
-	return conn_write(&l->c, frame, len);
+	if (conn_write(&l->c, frame, len) == -1)
+		return -1;
+	record_out(l, h, frame, len);
+	return 0;
 }
 
 /* The older link of a replaced login: Error 403, then close (§4). */
@@ -224,6 +237,7 @@ on_closing(struct conn *c, enum conn_state was, const char *why)
 		log_debug("link %u: closed before login: %s", c->id, why);
 		return;
 	}
+	record_logout(l, why);
 	if (l->kind == P_DOMAIN)
 		table_region_down(l, why);
 	else
@@ -244,6 +258,7 @@ on_free(struct conn *c)
 			*p = l->idnext;
 			break;
 		}
+	free(l->counts);	/* released without a close */
 	free(l);
 }
 

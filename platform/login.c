@@ -77,6 +77,7 @@ check_address(const char *a)
 static int
 refuse(struct link *l, int code, const struct env_header *h, const char *why)
 {
+	record_in(l, h, code, l->w->raw, l->w->rawlen);
 	send_error(l, code, l->c.code, h, why);
 	log_info("link %u: %08X refused: %s", l->c.id, l->c.code, why);
 	link_close(l, why);
@@ -105,7 +106,7 @@ login_handle(struct link *l, const uint8_t *body, size_t len,
     const struct env_header *h)
 {
 	struct server *s = l->w->srv;
-	char addr[ADDR_MAX + 1];
+	char addr[ADDR_MAX + 1], reason[ADDR_MAX + 16];
 	const char *why;
 	uint64_t old;
 	int rc;
@@ -129,6 +130,13 @@ login_handle(struct link *l, const uint8_t *body, size_t len,
 	}
 	frame_token(l->session);
 	l->c.state = C_ONLINE;
+	/* §8: the session's record stands for its Login and LoginReply. */
+	if (l->kind == P_DOMAIN)
+		snprintf(reason, sizeof(reason), "domain at %s", addr);
+	else
+		snprintf(reason, sizeof(reason), "device, to Locate");
+	record_login(l, reason);
+	record_count_in(l, h, len);
 	login_reply(l, h->seq);
 	if (l->kind == P_DOMAIN) {
 		/* After LoginReply: the table follows it (§5). */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_rec.h"
 #include "daemon.h"
 #include "log.h"
 #include "platform.h"
@@ -31,7 +32,23 @@ static const struct conf_key pkeys[] = {
 	{ "heartbeat-timeout", CONF_INT, K(hb_timeout), "90", 2, 172800,
 	    "seconds of silence before a link is closed" },
 	{ "audit", CONF_STR, K(audit), NULL, 0, 0,
-	    "audit log file (not written by this version)" },
+	    "FILE audit log, one chained record a line (nap-audit(1))" },
+	{ "audit-key", CONF_STR, K(audit_key), NULL, 0, 0,
+	    "FILE HMAC key of the audit chain (none: SHA-256)" },
+	{ "audit-rotate-size", CONF_SIZE, K(audit_rotate_size), "0", 0, 0,
+	    "rotate the audit log at this size (0: never)" },
+	{ "audit-rotate-time", CONF_INT, K(audit_rotate_time), "0", 0,
+	    31622400, "rotate the audit log this many seconds old (0: never)" },
+	{ "audit-sync", CONF_STR, K(audit_sync), "1000", 0, 0,
+	    "fdatasync the audit log: every, never or at most every N ms" },
+	{ "audit-on-full", CONF_STR, K(audit_on_full), "keep-routing", 0, 0,
+	    "records cannot be written: keep-routing or stop-accepting" },
+	{ "audit-queue", CONF_SIZE, K(audit_queue), "64M", 65536,
+	    17179869184L, "bytes of audit records waiting for the disk" },
+	{ "audit-header-only", CONF_STR, K(audit_header_only), NULL, 0, 0,
+	    "message types whose payload is not recorded (1000-1999,5)" },
+	{ "audit-instance", CONF_STR, K(audit_instance), NULL, 0, 0,
+	    "this server's name in audit records (default: the host name)" },
 	{ "log-level", CONF_LEVEL, K(log_level), "info", 0, 0,
 	    "error, warn, info or debug" },
 	{ "port-file", CONF_STR, K(port_file), NULL, 0, 0,
@@ -52,6 +69,7 @@ static const struct conf_key pkeys[] = {
 static struct server srv;
 
 static int	check_conf(struct server *, char *, size_t);
+static int	check_audit(struct server *, char *, size_t);
 static void	on_signal(evutil_socket_t, short, void *);
 static long	ncores(void);
 static void	run(struct server *);
@@ -89,9 +107,50 @@ check_conf(struct server *s, char *err, size_t errlen)
 		    "00000000", c->cert, s->code);
 		return -1;
 	}
+	if (check_audit(s, err, errlen) == -1)
+		return -1;
 	if ((s->ctx = tls_server_ctx(&f, err, errlen)) == NULL)
 		return -1;
 	s->nworkers = (int)(c->threads > 0 ? c->threads : ncores());
+	return 0;
+}
+
+/*
+ * The audit keys onto struct audit_conf (common/audit.h); the file
+ * itself is opened by record_open() once the server runs.
+ */
+static int
+check_audit(struct server *s, char *err, size_t errlen)
+{
+	static char host[256];
+	struct pconf *c = &s->conf;
+	struct audit_conf *a = &s->acf;
+	struct audit_ranges r;
+	char why[256];
+
+	memset(a, 0, sizeof(*a));
+	if (audit_parse_sync(c->audit_sync, &a->sync, &a->sync_ms, err,
+	    errlen) == -1 || audit_parse_full(c->audit_on_full, &a->on_full,
+	    err, errlen) == -1)
+		return -1;
+	if (c->audit_header_only != NULL && audit_ranges_parse(
+	    c->audit_header_only, &r, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "audit-header-only: %s", why);
+		return -1;
+	}
+	if (c->audit_instance == NULL) {
+		if (gethostname(host, sizeof(host) - 1) == -1 || *host == '\0')
+			snprintf(host, sizeof(host), "localhost");
+		a->instance = host;
+	} else
+		a->instance = c->audit_instance;
+	a->path = c->audit;
+	a->server_code = s->code;
+	a->key_file = c->audit_key;
+	a->rotate_bytes = c->audit_rotate_size;
+	a->rotate_seconds = c->audit_rotate_time;
+	a->queue_cap = c->audit_queue;
+	a->header_only = c->audit_header_only;
 	return 0;
 }
 
@@ -174,10 +233,14 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	/* §3: a message a server creates carries its token, new each start. */
 	frame_token(s->token);
+	/* §8: before the workers start, so that every message is on record. */
+	if (record_open(s, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	pthread_mutex_init(&s->ctx_mu, NULL);
 	pthread_mutex_init(&s->rt_mu, NULL);
 	pthread_mutex_init(&s->dev_mu, NULL);
 	run(s);
+	record_close(s);	/* the workers are joined: nothing more comes */
 	server_free(s);
 	pthread_mutex_destroy(&s->dev_mu);
 	pthread_mutex_destroy(&s->rt_mu);

@@ -27,6 +27,7 @@
 #include <event2/buffer.h>
 #include <openssl/ssl.h>
 
+#include "audit.h"
 #include "config.h"
 #include "conn.h"
 #include "envelope.h"
@@ -40,6 +41,9 @@
 #define DEV_BUCKETS	4096		/* devices logged in here, by code */
 #define ADDR_MAX	255		/* a domain's host:port (Login) */
 #define VIA_STAMP	" Via=\"00000000\""	/* §3, added to a Header */
+/* An IT_DELIVER item is the frame's parsed Header, then the frame: the
+ * destination worker writes its audit record without parsing it again. */
+#define DLV_HDR		sizeof(struct env_header)
 
 /* Configuration: one field per key of the table in main.c (§9). */
 struct pconf {
@@ -47,6 +51,13 @@ struct pconf {
 	char		*cert, *key, *ca, *crl;
 	long		 hb_interval, hb_timeout;
 	char		*audit;
+	char		*audit_key;
+	size_t		 audit_rotate_size;
+	long		 audit_rotate_time;
+	char		*audit_sync, *audit_on_full;
+	size_t		 audit_queue;
+	char		*audit_header_only;
+	char		*audit_instance;
 	int		 log_level;
 	char		*port_file, *pid_file;
 	long		 threads;
@@ -77,6 +88,8 @@ struct link {
 	char			 session[17];
 	uint64_t		 rt_gen;	/* RouteUpdates it has seen */
 	struct link		*idnext;	/* its id bucket */
+	struct audit_counts	*counts;	/* its session's, when audited:
+						   allocated at login */
 };
 
 /*
@@ -93,7 +106,12 @@ struct worker {
 	struct iop_worker	 io;		/* first: the pool's part */
 	struct server		*srv;
 	struct env_parser	*parser;
-	uint8_t			*scratch;	/* a stamped frame (§6) */
+	uint8_t			*scratch;	/* DLV_HDR, then a stamped
+						   frame (§6) */
+	const uint8_t		*raw;		/* the frame being handled, as
+						   received (its IN record) */
+	size_t			 rawlen;
+	bool			 audit_stopped;	/* links not read (record.c) */
 	struct connset		 set;		/* its links */
 	struct link		*byid[ID_BUCKETS];
 	uint64_t		 routed, refused;
@@ -115,6 +133,10 @@ struct server {
 	pthread_mutex_t		 ctx_mu;
 	SSL_CTX			*ctx;
 	struct pipe		*pipe;
+	struct audit_conf	 acf;		/* from the audit keys */
+	struct audit		*audit;		/* NULL: no audit log */
+	struct event		*audit_ev;	/* the listener's gate */
+	bool			 lis_paused;
 	struct event_base	*base;
 	int			 port;
 	int			 nworkers;
@@ -146,7 +168,8 @@ struct link *worker_link(struct worker *, uint32_t id);
 void	link_set_init(struct worker *);
 void	link_adopt(struct worker *, int fd);
 void	link_close(struct link *, const char *why);
-int	link_write(struct link *, const uint8_t *frame, size_t len);
+int	link_write(struct link *, const struct env_header *,
+	    const uint8_t *frame, size_t len);
 void	link_logout_all(struct worker *);
 void	link_kick(struct link *, const char *why);
 uint64_t link_where(const struct link *);
@@ -174,7 +197,7 @@ void	table_free(struct server *);
 int	route_install(struct server *);
 void	route_message(struct link *, struct pipe_ctx *);
 void	route_deliver_local(struct worker *, uint32_t code, uint32_t id,
-	    const uint8_t *frame, size_t len);
+	    const uint8_t *item, size_t len);
 uint64_t route_where(struct server *, uint32_t code);
 void	route_audit(struct link *, const struct pipe_ctx *);
 int	send_error(struct link *, int code, uint32_t to,
@@ -183,8 +206,18 @@ int	send_frame(struct link *, uint32_t type, uint32_t seq, uint32_t to,
 	    const char *session, const char *params);
 uint32_t server_seq(struct server *);
 
-/* via.c */
-int	via_stamp(const uint8_t *body, size_t len, const struct env_header *,
-	    uint8_t *out, size_t cap, size_t *outlen);
+/* record.c */
+int	record_open(struct server *, char *err, size_t errlen);
+void	record_close(struct server *);
+void	record_in(struct link *, const struct env_header *, int code,
+	    const uint8_t *body, size_t len);
+void	record_out(struct link *, const struct env_header *,
+	    const uint8_t *frame, size_t len);
+void	record_count_in(struct link *, const struct env_header *,
+	    size_t len);
+void	record_login(struct link *, const char *reason);
+void	record_logout(struct link *, const char *why);
+void	record_gate(struct worker *);
+int	record_gate_start(struct server *);
 
 #endif /* NAP_PLATFORM_H */

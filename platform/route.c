@@ -19,11 +19,15 @@ static enum pipe_verdict hook_via(struct pipe_ctx *, void *);
 static enum pipe_verdict hook_metrics(struct pipe_ctx *, void *);
 static enum pipe_verdict decide_locate(struct pipe_ctx *, struct server *);
 static enum pipe_verdict decide_forward(struct pipe_ctx *, struct server *);
-static void	link_type(struct link *, const struct env_header *);
-static void	forward(struct link *, const struct pipe_ctx *, uint32_t);
-static void	locate_answer(struct link *, const struct pipe_ctx *);
-static void	refuse_lost(struct worker *, const uint8_t *, size_t);
-static size_t	error_frame(struct server *, char *, size_t, int, uint32_t,
+static void	link_type(struct link *, struct pipe_ctx *);
+static void	forward(struct link *, struct pipe_ctx *, uint32_t);
+static void	locate_answer(struct link *, struct pipe_ctx *);
+static void	refuse_lost(struct worker *, const struct env_header *);
+static size_t	own_frame(struct server *, char *, size_t,
+		    struct env_header *, uint32_t, const char *, uint32_t,
+		    uint32_t, const char *);
+static size_t	error_frame(struct server *, char *, size_t,
+		    struct env_header *, int, uint32_t,
 		    const struct env_header *, const char *);
 
 uint32_t
@@ -177,10 +181,10 @@ hook_via(struct pipe_ctx *c, void *arg)
 		return PIPE_PASS;
 	if (c->len + strlen(VIA_STAMP) > s->conf.max_frame)
 		return pipe_reject(c, 413, "no room for the Via stamp");
-	if (via_stamp(c->body, c->len, c->h, w->scratch,
+	if (env_via_stamp(c->body, c->len, c->h, 0, w->scratch + DLV_HDR,
 	    s->conf.max_frame + 4, &n) == -1)
 		return pipe_reject(c, 400, "Header start tag not found");
-	c->body = w->scratch + 4;
+	c->body = w->scratch + DLV_HDR + 4;
 	c->len = n - 4;
 	return PIPE_PASS;
 }
@@ -207,6 +211,11 @@ route_where(struct server *s, uint32_t code)
 	return table_region(s, env_code_region(code));
 }
 
+/*
+ * The route step (§5).  Each case calls route_audit() once the verdict is
+ * final and before it writes anything, so that a message's IN record
+ * comes before the records of what it caused.
+ */
 void
 route_message(struct link *l, struct pipe_ctx *c)
 {
@@ -214,9 +223,10 @@ route_message(struct link *l, struct pipe_ctx *c)
 
 	switch (c->route) {
 	case R_LINK:
-		link_type(l, h);
+		link_type(l, c);
 		break;
 	case R_DROP:
+		route_audit(l, c);
 		log_info("link %u: %08X: reserved type %u from %08X ignored",
 		    l->c.id, l->c.code, h->type, h->from);
 		break;
@@ -230,13 +240,15 @@ route_message(struct link *l, struct pipe_ctx *c)
 		locate_answer(l, c);
 		break;
 	default:
+		route_audit(l, c);
 		break;
 	}
 }
 
 /*
- * The audit seam of §6/§8: every verdict, once the route step acted.
- * No audit writer yet (--audit is accepted): the debug log has it.
+ * The audit seam of §6/§8: the IN record of the message c, refused
+ * (c->error) or routed, with the bytes as received (record.c); the
+ * debug log has it too.
  */
 void
 route_audit(struct link *l, const struct pipe_ctx *c)
@@ -244,6 +256,7 @@ route_audit(struct link *l, const struct pipe_ctx *c)
 	static const char *const what[] = { "none", "link", "dropped",
 	    "forwarded", "forwarded", "answered" };
 
+	record_in(l, c->h, c->error, l->w->raw, l->w->rawlen);
 	if (c->error != 0)
 		log_debug("audit: in %08X type %u seq %u from %08X to %08X: "
 		    "refused %d %s", l->c.code, c->h->type, c->h->seq,
@@ -254,31 +267,47 @@ route_audit(struct link *l, const struct pipe_ctx *c)
 		    c->h->to, what[c->route]);
 }
 
-/* The stamped frame to whatever link reaches dest, on any worker. */
+/*
+ * The stamped frame to whatever link reaches dest, on any worker.  It
+ * travels behind its Header (DLV_HDR), which then names the platform in
+ * Via as the bytes do (tag offsets stay those of the received bytes).
+ */
 static void
-forward(struct link *l, const struct pipe_ctx *c, uint32_t dest)
+forward(struct link *l, struct pipe_ctx *c, uint32_t dest)
 {
 	struct worker *w = l->w;
 	uint64_t where = route_where(w->srv, dest);
+	struct env_header h;
 
 	if (where == 0) {	/* went down since the decision (§5: 503) */
+		pipe_reject(c, 503, "destination region unreachable");
+		route_audit(l, c);
 		if (c->h->type != 5 && c->h->type != 6)
-			send_error(l, 503, c->h->from, c->h,
-			    "destination region unreachable");
+			send_error(l, 503, c->h->from, c->h, c->reason);
 		return;
 	}
-	worker_send(w, where, IT_DELIVER, dest, c->body - 4, c->len + 4);
+	route_audit(l, c);
+	h = *c->h;
+	if (h.nvia < ENV_MAX_VIA)
+		h.via[h.nvia++] = w->srv->code;
+	memcpy(w->scratch, &h, DLV_HDR);	/* c->body is just after it */
+	worker_send(w, where, IT_DELIVER, dest, w->scratch,
+	    DLV_HDR + c->len + 4);
 }
 
 /* Link-level reserved types (§4, §5). */
 static void
-link_type(struct link *l, const struct env_header *h)
+link_type(struct link *l, struct pipe_ctx *c)
 {
 	struct server *s = l->w->srv;
+	const struct env_header *h = c->h;
 
+	if (h->type == 1)
+		pipe_reject(c, 403, "already logged in");
+	route_audit(l, c);
 	switch (h->type) {
 	case 1:
-		send_error(l, 403, h->from, h, "already logged in");
+		send_error(l, 403, h->from, h, c->reason);
 		break;
 	case 3:		/* Check: CheckReply echoing the Seq, never forwarded */
 		send_frame(l, 4, h->seq, l->c.code, s->token, NULL);
@@ -293,7 +322,7 @@ link_type(struct link *l, const struct env_header *h)
 
 /* A region Locate, or a domain server's code, from the table (§5). */
 static void
-locate_answer(struct link *l, const struct pipe_ctx *c)
+locate_answer(struct link *l, struct pipe_ctx *c)
 {
 	struct server *s = l->w->srv;
 	uint32_t code = c->route_arg;
@@ -302,9 +331,12 @@ locate_answer(struct link *l, const struct pipe_ctx *c)
 
 	if (table_region_addr(s, env_code_region(code), addr,
 	    sizeof(addr)) == -1) {
-		send_error(l, 503, c->h->from, c->h, "region not up");
+		pipe_reject(c, 503, "region not up");
+		route_audit(l, c);
+		send_error(l, 503, c->h->from, c->h, c->reason);
 		return;
 	}
+	route_audit(l, c);
 	/* The address came from a peer: escape it like any text. */
 	frame_esc(eaddr, sizeof(eaddr), addr);
 	snprintf(params, sizeof(params), "<location code=\"%08X\" "
@@ -313,24 +345,31 @@ locate_answer(struct link *l, const struct pipe_ctx *c)
 	send_frame(l, 31, c->h->seq, c->h->from, s->token, params);
 }
 
-/* Delivers a frame queued for a link of this worker, or re-routes it. */
+/*
+ * Delivers a frame queued for a link of this worker (item: its Header,
+ * then the frame, DLV_HDR), or re-routes it.
+ */
 void
 route_deliver_local(struct worker *w, uint32_t code, uint32_t id,
-    const uint8_t *frame, size_t len)
+    const uint8_t *item, size_t len)
 {
 	struct link *l = worker_link(w, id);
+	struct env_header h;
 	uint64_t where;
 
+	if (len <= DLV_HDR + 4)
+		return;		/* not ours: every sender puts both */
+	memcpy(&h, item, DLV_HDR);	/* an inbox does not align it */
 	if (l != NULL && l->c.state == C_ONLINE) {
-		link_write(l, frame, len);
+		link_write(l, &h, item + DLV_HDR, len - DLV_HDR);
 		return;
 	}
 	where = route_where(w->srv, code);
 	if (where != 0 && (uint32_t)(where >> 16) != id) {
-		worker_send(w, where, IT_DELIVER, code, frame, len);
+		worker_send(w, where, IT_DELIVER, code, item, len);
 		return;
 	}
-	refuse_lost(w, frame, len);
+	refuse_lost(w, &h);
 }
 
 /*
@@ -339,33 +378,46 @@ route_deliver_local(struct worker *w, uint32_t code, uint32_t id,
  * or an Error is only logged (§4: no Error answers an Error).
  */
 static void
-refuse_lost(struct worker *w, const uint8_t *frame, size_t len)
+refuse_lost(struct worker *w, const struct env_header *h)
 {
 	struct server *s = w->srv;
-	struct env_header h;
-	struct env_error err;
-	char buf[FRAME_MAX_SERVER];
+	struct env_header eh;
+	char buf[DLV_HDR + FRAME_MAX_SERVER];
 	uint64_t where;
 	size_t n;
 
-	if (len < 4 || env_parse_header(w->parser, frame + 4, len - 4, &h,
-	    &err) == -1)
-		return;
-	if (h.type == 5 || h.type == 6 || (where = route_where(s, h.from)) ==
-	    0) {
+	if (h->type == 5 || h->type == 6 || (where = route_where(s,
+	    h->from)) == 0) {
 		log_info("dropped type %u from %08X to %08X seq %u: "
-		    "destination gone", h.type, h.from, h.to, h.seq);
+		    "destination gone", h->type, h->from, h->to, h->seq);
 		return;
 	}
-	n = error_frame(s, buf, sizeof(buf), 503, h.from, &h,
-	    "destination region unreachable");
-	worker_send(w, where, IT_DELIVER, h.from, (const uint8_t *)buf, n);
+	n = error_frame(s, buf + DLV_HDR, FRAME_MAX_SERVER, &eh, 503, h->from,
+	    h, "destination region unreachable");
+	memcpy(buf, &eh, DLV_HDR);
+	worker_send(w, where, IT_DELIVER, h->from, (const uint8_t *)buf,
+	    DLV_HDR + n);
+}
+
+/* A frame the platform creates, and its Header h (for its record). */
+static size_t
+own_frame(struct server *s, char *buf, size_t cap, struct env_header *h,
+    uint32_t type, const char *session, uint32_t seq, uint32_t to,
+    const char *params)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->seq = seq;
+	h->from = s->code;
+	h->to = to;
+	snprintf(h->session, sizeof(h->session), "%s", session);
+	return frame_build(buf, cap, type, session, seq, s->code, to, params);
 }
 
 /* An Error (type 6) From the platform To to, naming the refused h. */
 static size_t
-error_frame(struct server *s, char *buf, size_t cap, int code, uint32_t to,
-    const struct env_header *h, const char *text)
+error_frame(struct server *s, char *buf, size_t cap, struct env_header *eh,
+    int code, uint32_t to, const struct env_header *h, const char *text)
 {
 	char params[512], t[256];
 
@@ -373,7 +425,7 @@ error_frame(struct server *s, char *buf, size_t cap, int code, uint32_t to,
 	snprintf(params, sizeof(params), "<error code=\"%d\" seq=\"%u\" "
 	    "to=\"%08X\" session=\"%s\" text=\"%s\"/>", code,
 	    h ? h->seq : 0, h ? h->to : 0, h ? h->session : "", t);
-	return frame_build(buf, cap, 6, s->token, server_seq(s), s->code, to,
+	return own_frame(s, buf, cap, eh, 6, s->token, server_seq(s), to,
 	    params);
 }
 
@@ -381,12 +433,12 @@ int
 send_frame(struct link *l, uint32_t type, uint32_t seq, uint32_t to,
     const char *session, const char *params)
 {
-	struct server *s = l->w->srv;
+	struct env_header h;
 	char buf[FRAME_MAX_SERVER];
-	size_t n = frame_build(buf, sizeof(buf), type, session, seq, s->code,
-	    to, params);
+	size_t n = own_frame(l->w->srv, buf, sizeof(buf), &h, type, session,
+	    seq, to, params);
 
-	return link_write(l, (const uint8_t *)buf, n);
+	return link_write(l, &h, (const uint8_t *)buf, n);
 }
 
 /* An Error on this link To to, naming the refused message h (§4). */
@@ -394,9 +446,10 @@ int
 send_error(struct link *l, int code, uint32_t to, const struct env_header *h,
     const char *text)
 {
+	struct env_header eh;
 	char buf[FRAME_MAX_SERVER];
-	size_t n = error_frame(l->w->srv, buf, sizeof(buf), code, to, h,
+	size_t n = error_frame(l->w->srv, buf, sizeof(buf), &eh, code, to, h,
 	    text);
 
-	return link_write(l, (const uint8_t *)buf, n);
+	return link_write(l, &eh, (const uint8_t *)buf, n);
 }

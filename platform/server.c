@@ -62,6 +62,7 @@ static void
 w_tick(struct iop_worker *io)
 {
 	conn_sweep(&((struct worker *)io)->set);
+	record_gate((struct worker *)io);	/* after: it may re-pause */
 }
 
 static void
@@ -161,7 +162,8 @@ server_start(struct server *s, char *err, size_t errlen)
 		s->w[i].srv = s;
 		link_set_init(&s->w[i]);
 		/* A stamped frame is at most max_frame after its prefix. */
-		if ((s->w[i].scratch = malloc(s->conf.max_frame + 4)) == NULL) {
+		if ((s->w[i].scratch = malloc(DLV_HDR + s->conf.max_frame +
+		    4)) == NULL) {
 			snprintf(err, errlen, "no memory");
 			return -1;
 		}
@@ -179,6 +181,11 @@ server_start(struct server *s, char *err, size_t errlen)
 	    errlen) == -1)
 		return -1;
 	s->port = s->pool.lis.port;
+	if (record_gate_start(s) == -1) {
+		snprintf(err, errlen, "audit: cannot start the listener's "
+		    "gate");
+		return -1;
+	}
 	return 0;
 }
 

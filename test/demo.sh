@@ -102,7 +102,8 @@ start() {
 	echo "$name (pid $!) listens on 127.0.0.1:$(cat "$pf")"
 }
 start platform "$work/pport" "$platform" --cert "$work/pki/00000000.crt" \
-	--key "$work/pki/00000000.key" --audit "$work/platform.audit"
+	--key "$work/pki/00000000.key" --audit "$work/platform.audit" \
+	--audit-instance p1
 pp=$(cat "$work/pport")
 start domain1 "$work/port" "$domain" --cert "$work/pki/00010000.crt" \
 	--key "$work/pki/00010000.key" --registry "$work/reg.db" \

@@ -32,6 +32,9 @@ struct test_entry {
 static struct itest_server plat;
 static struct itest_raw A, B;		/* domains 00010000 and 00020000 */
 static bool A_on, B_on;
+static char audit_log[PATH_MAX];	/* the audit suite's log */
+static uint32_t audit_seq, spoof_seq;	/* what crossed, what was refused */
+static bool audit_done;			/* the platform stopped cleanly */
 
 static bool	dom_login(struct itest_raw *, uint32_t, const char *);
 static bool	expect_route(struct itest_raw *, const char *, const char *);
@@ -70,6 +73,15 @@ static void	test_lost_link(void);
 static void	test_logout(void);
 static void	test_sighup(void);
 static void	test_sigterm(void);
+static int	pl_init_audit(void);
+static int	audit_run(const char *, const char *);
+static char	*slurp(const char *);
+static bool	has_line(const char *, const char *const *);
+static void	test_audit_traffic(void);
+static void	test_audit_stop(void);
+static void	test_audit_verify(void);
+static void	test_audit_json(void);
+static void	test_audit_trace(void);
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -210,13 +222,19 @@ pl_init(void)
 static int
 pl_init_vg(void)
 {
+	static char path[PATH_MAX];
+	const char *extra[] = { "--audit", path, "--audit-instance", "vg",
+	    NULL };
+
 	memset(&plat, 0, sizeof(plat));
 	if (itest.valgrind[0] == '\0') {
 		printf("\n  NOTICE: VALGRIND is not set: nap-platform under "
 		    "valgrind skipped ");
 		return 0;
 	}
-	return itest_platform_start(&plat, "platform-vg", NULL, true) == 0 ?
+	/* With an audit log: the record paths run under valgrind too. */
+	itest_fmt(path, sizeof(path), "%s/audit-vg.log", itest.work);
+	return itest_platform_start(&plat, "platform-vg", extra, true) == 0 ?
 	    0 : -1;
 }
 
@@ -609,6 +627,250 @@ test_sigterm(void)
 	    rc, plat.log);
 }
 
+/* ---- audit: the platform's records (DESIGN.md §6, §8) ----------------- */
+
+static int
+pl_init_audit(void)
+{
+	const char *extra[] = { "--audit", audit_log, "--audit-instance", "p1",
+	    "--audit-sync", "every", NULL };
+
+	memset(&plat, 0, sizeof(plat));
+	itest_fmt(audit_log, sizeof(audit_log), "%s/audit-p1.log",
+	    itest.work);
+	(void)unlink(audit_log);
+	return itest_platform_start(&plat, "platform-audit", extra, false) ==
+	    0 ? 0 : -1;
+}
+
+/* nap-audit ARGS (shell words) with its standard output in out. */
+static int
+audit_run(const char *out, const char *args)
+{
+	char cmd[3 * PATH_MAX];
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+	itest_fmt(cmd, sizeof(cmd), "exec '%s/tools/nap-audit' %s > '%s'",
+	    itest.build, args, out);
+	return itest_run(argv);
+}
+
+/* A whole file, NUL-terminated (the caller frees); NULL when unreadable. */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *p = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)n + 1)) !=
+	    NULL) {
+		if (fread(p, 1, (size_t)n, f) != (size_t)n) {
+			free(p);
+			p = NULL;
+		} else
+			p[n] = '\0';
+	}
+	fclose(f);
+	return p;
+}
+
+/* Whether one line of text holds every string of want (NULL-ended). */
+static bool
+has_line(const char *text, const char *const *want)
+{
+	const char *l, *e;
+	size_t i;
+
+	for (l = text; l != NULL && *l != '\0'; l = e ? e + 1 : NULL) {
+		e = strchr(l, '\n');
+		for (i = 0; want[i] != NULL; i++) {
+			const char *m = strstr(l, want[i]);
+
+			if (m == NULL || (e != NULL && m > e))
+				break;
+		}
+		if (want[i] == NULL)
+			return true;
+	}
+	return false;
+}
+
+/* Two domains log in, one message crosses, one spoof is refused. */
+static void
+test_audit_traffic(void)
+{
+	test_tables();
+	if (!A_on || !B_on)
+		return;
+	if (IT_ASSERT(itest_raw_msg(&A, 1000, NULL, DEV1, IT_DEV2, "",
+	    "<x>audited</x>", &audit_seq) == 0, "write: %s", A.why)) {
+		struct itest_frame f;
+		int rc = itest_raw_expect(&B, 1000, &f, IT_WAIT_MS, NULL);
+
+		if (IT_ASSERT(rc == IT_FRAME, "B expected the message, rc %d "
+		    "(%s)", rc, B.why))
+			itest_frame_free(&f);
+	}
+	if (IT_ASSERT(itest_raw_msg(&A, 1000, NULL, 0x00020005, IT_DEV2, "",
+	    "<x/>", &spoof_seq) == 0, "write: %s", A.why))
+		expect_error(&A, 403, spoof_seq, IT_DOMAIN, "spoofed From");
+	still_open(&A, "after the spoof");
+}
+
+/* SIGTERM: the sessions close, the writer drains, exit 0. */
+static void
+test_audit_stop(void)
+{
+	int rc;
+
+	if (plat.pid <= 0)
+		return;
+	rc = itest_server_stop(&plat);
+	audit_done = IT_ASSERT(rc == 0, "SIGTERM: expected exit 0, got %d "
+	    "(log %s)", rc, plat.log);
+	itest_raw_close(&A);
+	itest_raw_close(&B);
+	A_on = B_on = false;
+}
+
+/* The chain holds; one byte flipped in a copy breaks it. */
+static void
+test_audit_verify(void)
+{
+	char out[PATH_MAX], bad[PATH_MAX], args[2 * PATH_MAX];
+	char *text;
+	int rc;
+	size_t at;
+
+	if (!audit_done)
+		return;
+	itest_fmt(out, sizeof(out), "%s/audit-verify.out", itest.work);
+	itest_fmt(args, sizeof(args), "verify '%s'", audit_log);
+	rc = audit_run(out, args);
+	IT_ASSERT(rc == 0, "nap-audit verify %s: expected 0, got %d (see %s)",
+	    audit_log, rc, itest.cmdlog);
+	if (!IT_ASSERT((text = slurp(audit_log)) != NULL, "read %s",
+	    audit_log))
+		return;
+	/* A byte inside the third record (a message): edited. */
+	at = 0;
+	for (int nl = 0; nl < 2 && text[at] != '\0'; at++)
+		if (text[at] == '\n')
+			nl++;
+	at += 10;
+	if (IT_ASSERT(at < strlen(text), "the log is too short: %s", text)) {
+		FILE *f;
+
+		text[at] ^= 0x01;
+		itest_fmt(bad, sizeof(bad), "%s/audit-p1-bad.log",
+		    itest.work);
+		if (IT_ASSERT((f = fopen(bad, "w")) != NULL, "write %s", bad)) {
+			fputs(text, f);
+			fclose(f);
+			itest_fmt(args, sizeof(args), "verify '%s'", bad);
+			rc = audit_run(out, args);
+			IT_ASSERT(rc == 1, "nap-audit verify of a flipped byte: "
+			    "expected 1, got %d", rc);
+		}
+	}
+	free(text);
+}
+
+/* The records of what happened, as JSON lines. */
+static void
+test_audit_json(void)
+{
+	char out[PATH_MAX], args[2 * PATH_MAX], seq[32], sseq[32];
+	char *j;
+	int rc;
+
+	if (!audit_done)
+		return;
+	itest_fmt(out, sizeof(out), "%s/audit-cat.json", itest.work);
+	itest_fmt(args, sizeof(args), "cat --format json '%s'", audit_log);
+	rc = audit_run(out, args);
+	if (!IT_ASSERT(rc == 0, "nap-audit cat: expected 0, got %d", rc) ||
+	    !IT_ASSERT((j = slurp(out)) != NULL, "read %s", out))
+		return;
+	itest_fmt(seq, sizeof(seq), "\"seq\":%u", audit_seq);
+	itest_fmt(sseq, sizeof(sseq), "\"seq\":%u", spoof_seq);
+	{
+		const char *in[] = { "\"hop\":\"in\"", "\"link\":\"00010000\"",
+		    "\"verdict\":\"routed\"", "\"from\":\"00010001\"", seq,
+		    "\"inst\":\"p1\"", "audited", NULL };
+		const char *out_[] = { "\"hop\":\"out\"",
+		    "\"link\":\"00020000\"", "\"verdict\":\"routed\"",
+		    "\"from\":\"00010001\"", seq, "Via=\\\"00000000\\\"",
+		    NULL };
+		const char *ref[] = { "\"hop\":\"in\"", "\"verdict\":\"refused\"",
+		    "\"code\":403", "\"from\":\"00020005\"", sseq, NULL };
+		const char *err[] = { "\"hop\":\"out\"", "\"link\":\"00010000\"",
+		    "\"type\":6", "code=\\\"403\\\"", NULL };
+		const char *login[] = { "\"event\":\"login\"",
+		    "\"code\":\"00020000\"", NULL };
+		/* A's session: 2 of type 1000 in, its Check counted too. */
+		const char *logout[] = { "\"event\":\"logout\"",
+		    "\"code\":\"00010000\"", "{\"type\":1000,\"in\":2,",
+		    "{\"type\":3,\"in\":1,", NULL };
+		const char *logout2[] = { "\"event\":\"logout\"",
+		    "\"code\":\"00020000\"",
+		    "{\"type\":1000,\"in\":0,\"inbytes\":0,\"out\":1,", NULL };
+		const char *check[] = { "\"kind\":\"msg\"", "\"type\":3,",
+		    NULL };
+		const char *reply[] = { "\"kind\":\"msg\"", "\"type\":4,",
+		    NULL };
+
+		IT_ASSERT(has_line(j, in), "no routed IN record of Seq %u in "
+		    "%s", audit_seq, out);
+		IT_ASSERT(has_line(j, out_), "no routed OUT record of Seq %u "
+		    "with Via in %s", audit_seq, out);
+		IT_ASSERT(has_line(j, ref), "no refused 403 record of Seq %u "
+		    "in %s", spoof_seq, out);
+		IT_ASSERT(has_line(j, err), "no OUT record of the Error 403 "
+		    "in %s", out);
+		IT_ASSERT(has_line(j, login), "no login record in %s", out);
+		IT_ASSERT(has_line(j, logout), "no logout record of 00010000 "
+		    "with its counts in %s", out);
+		IT_ASSERT(has_line(j, logout2), "no logout record of 00020000 "
+		    "with its counts in %s", out);
+		IT_ASSERT(!has_line(j, check) && !has_line(j, reply),
+		    "Check or CheckReply recorded in %s", out);
+	}
+	free(j);
+}
+
+/* trace finds the message coming in and going out. */
+static void
+test_audit_trace(void)
+{
+	char out[PATH_MAX], args[2 * PATH_MAX];
+	char *t;
+	int rc;
+
+	if (!audit_done)
+		return;
+	itest_fmt(out, sizeof(out), "%s/audit-trace.out", itest.work);
+	itest_fmt(args, sizeof(args), "trace --from 00010001 --seq %u '%s'",
+	    audit_seq, audit_log);
+	rc = audit_run(out, args);
+	if (!IT_ASSERT(rc == 0, "nap-audit trace: expected 0, got %d", rc) ||
+	    !IT_ASSERT((t = slurp(out)) != NULL, "read %s", out))
+		return;
+	{
+		const char *in[] = { " in ", "from 00010000", "routed", NULL };
+		const char *out_[] = { " out ", "to 00020000", "routed",
+		    NULL };
+
+		IT_ASSERT(has_line(t, in) && has_line(t, out_), "trace: "
+		    "expected an in and an out record, got:\n%s", t);
+	}
+	free(t);
+}
+
 /* ---- limits: max_frame 4096 ----------------------------------------- */
 
 /* §2: a domain's oversized frame is skipped and answered; the link and
@@ -796,6 +1058,17 @@ init_platform_tests(void)
 		{ "a device's oversized frame: 413 and close",
 		    test_device_oversize },
 	};
+	static const struct test_entry aud[] = {
+		{ "two domains, a message crosses, a spoof is refused",
+		    test_audit_traffic },
+		{ "SIGTERM: exit 0 with the log closed", test_audit_stop },
+		{ "nap-audit verify: 0, and 1 for a flipped byte",
+		    test_audit_verify },
+		{ "nap-audit cat --format json: in, out, refused, sessions",
+		    test_audit_json },
+		{ "nap-audit trace: the message in and out",
+		    test_audit_trace },
+	};
 	static const struct test_entry hb[] = {
 		{ "a silent domain is closed, its region down",
 		    test_heartbeat },
@@ -806,6 +1079,8 @@ init_platform_tests(void)
 	add_suite("platform: limits", pl_init_limits, lim,
 	    sizeof(lim) / sizeof(lim[0]));
 	add_suite("platform: heartbeat", pl_init_hb, hb, 1);
+	add_suite("platform: audit", pl_init_audit, aud,
+	    sizeof(aud) / sizeof(aud[0]));
 	add_suite("platform: federation under valgrind", pl_init_vg, fed,
 	    nfed);
 }

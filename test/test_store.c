@@ -589,6 +589,110 @@ test_cr_stop(void)
 	IT_ASSERT(itest_server_stop(&srv_cr) == 0, "SIGTERM: status 0");
 }
 
+/* ---- suite: bound ---------------------------------------------------- */
+
+static struct itest_server srv_bd;
+static char reg_bd[PATH_MAX];
+
+static int
+bd_init(void)
+{
+	const char *extra[] = { "--unconfirmed-max", "256", NULL };
+
+	if (itest_registry_new("bound", reg_bd, sizeof(reg_bd)) == -1)
+		return -1;
+	return itest_server_start(&srv_bd, "bound", reg_bd, extra, false);
+}
+
+static int
+bd_clean(void)
+{
+	if (srv_bd.pid > 0)
+		(void)itest_server_kill(&srv_bd);
+	return 0;
+}
+
+/* Reads type-1000 frames until none comes for a while: how many. */
+static unsigned
+raw_drain(struct itest_raw *r, uint32_t *last_from, uint32_t *last_seq,
+    long *last_k, unsigned *unordered)
+{
+	struct itest_frame f;
+	unsigned n = 0;
+	char *kp;
+	long k;
+
+	for (int i = 0; i < 5000 && itest_raw_recv(r, &f, itest_ms(700)) ==
+	    IT_FRAME; i++) {
+		if (f.parsed && f.h.type == 1000) {
+			n++;
+			*last_from = f.h.from;
+			*last_seq = f.h.seq;
+			if ((kp = strstr(f.body, "k=\"")) != NULL) {
+				k = strtol(kp + 3, NULL, 10);
+				*unordered += k != *last_k + 1;
+				*last_k = k;
+			}
+		}
+		itest_frame_free(&f);
+	}
+	return n;
+}
+
+/*
+ * §5: a device that never confirms holds at most the per-link bound
+ * (256 here) on its link; the rest waits in the store, and comes once
+ * it confirms.
+ */
+static void
+test_bound(void)
+{
+	struct tdev *s = tdev_new(SND, srv_bd.port, false);
+	struct itest_raw r;
+	struct nap *all[1];
+	uint32_t lf = 0, ls = 0;
+	unsigned first, total, unordered = 0, turns = 0;
+	long last_k = -1;
+	char ack[96];
+
+	memset(&r, 0, sizeof(r));
+	if (!IT_ASSERT(s != NULL, "handle") || !tdev_connect(s) ||
+	    !IT_ASSERT(itest_raw_open(&r, srv_bd.port, itest.pki, RCV,
+	    IT_WAIT_MS) == 0, "raw TLS: %s", r.why) ||
+	    !IT_ASSERT(itest_raw_login(&r, RCV, IT_WAIT_MS) == 0, "login: %s",
+	    r.why))
+		goto out;
+	all[0] = s->n;
+	for (int i = 0; i < 600; i++)
+		if (!tdev_send(s, all, 1, RCV, 0, 0))
+			goto out;
+	(void)itest_pump(all, 1, 500, NULL, NULL);
+	total = first = raw_drain(&r, &lf, &ls, &last_k, &unordered);
+	IT_ASSERT(first == 256, "a device that does not confirm: %u messages "
+	    "on its link (bound 256)", first);
+	/* Confirm what came, as libnap does: the rest follows in turns. */
+	while (total < 600 && turns++ < 20) {
+		snprintf(ack, sizeof(ack), "<ack from=\"%08X\" seq=\"%u\"/>", lf,
+		    ls);
+		if (itest_raw_msg(&r, 5, NULL, RCV, IT_DOMAIN, r.session, ack,
+		    NULL) == -1)
+			break;
+		(void)itest_pump(all, 1, 50, NULL, NULL);
+		total += raw_drain(&r, &lf, &ls, &last_k, &unordered);
+	}
+	IT_ASSERT(total == 600 && unordered == 0, "after confirmations: %u "
+	    "of 600, %u out of order, in %u turns", total, unordered, turns);
+out:
+	itest_raw_close(&r);
+	tdev_free(s);
+}
+
+static void
+test_bd_stop(void)
+{
+	IT_ASSERT(itest_server_stop(&srv_bd) == 0, "SIGTERM: status 0");
+}
+
 /* ---- suite: audit -------------------------------------------------- */
 
 static struct itest_server srv_au;
@@ -726,6 +830,10 @@ init_store_tests(void)
 	CU_add_test(s, "kill -9 under Ack traffic: nothing acknowledged lost, "
 	    "nothing twice", test_crash);
 	CU_add_test(s, "SIGTERM: exit status 0", test_cr_stop);
+	s = CU_add_suite("store: bound", bd_init, bd_clean);
+	CU_add_test(s, "a device that never confirms holds 256; the rest "
+	    "waits in the store", test_bound);
+	CU_add_test(s, "SIGTERM: exit status 0", test_bd_stop);
 	s = CU_add_suite("store: audit", au_init, au_clean);
 	CU_add_test(s, "a stored message's audit trail, chained",
 	    test_audit_trail);
