@@ -66,6 +66,7 @@ struct fdev {
 	int64_t		 rtime[MAXK];	/* ms when k first arrived */
 	long		 last_k;
 	unsigned	 dups, unordered, other;
+	long		 ooo_k, ooo_after;	/* the first out of order */
 	char		 via[96];	/* Via of the first one received */
 	/* sending to peer */
 	uint32_t	 seq[MAXK];	/* Seq of message k */
@@ -108,7 +109,9 @@ static bool	send_k(struct fdev *);
 static bool	send_round(bool, bool);
 static bool	all_final(void *);
 static void	check_traffic(const char *, unsigned *, unsigned *, bool,
-		    bool);
+		    bool, bool);
+static bool	pump_until(bool (*)(void *), int);
+static bool	all_arrived(void *);
 static void	print_counts(const char *);
 static bool	wait_exit(struct itest_server *, int *);
 static bool	wait_logins(struct itest_server *, long, const char *);
@@ -171,8 +174,10 @@ f_msg_cb(struct nap *n, const struct nap_msg *m, void *arg)
 		return;
 	}
 	d->rtime[k] = now_ms();
-	if (k <= d->last_k)
-		d->unordered++;
+	if (k <= d->last_k && d->unordered++ == 0) {
+		d->ooo_k = k;
+		d->ooo_after = d->last_k;
+	}
 	d->last_k = k;
 	if (d->via[0] == '\0' && (raw = nap_msg_raw(m, &len)) != NULL) {
 		size_t i, j;
@@ -354,7 +359,13 @@ x_done(void *arg)
 static bool
 x_wait(struct fdev *d)
 {
-	return itest_pump(handles, NDEV, IT_WAIT_MS, x_done, d);
+	int64_t end = now_ms() + IT_WAIT_MS;
+
+	for (int64_t left; (left = end - now_ms()) > 0;)
+		if (itest_pump(handles, NDEV, left > 1000 ? 1000 : (int)left,
+		    x_done, d))
+			return true;
+	return d->xdone;
 }
 
 /*
@@ -420,6 +431,38 @@ send_round(bool a_side, bool b_side)
 	return true;
 }
 
+/*
+ * itest_pump() until done holds, at most ms in all (itest_pump also
+ * bounds its turns, which a handle whose timer is always due uses up
+ * early: hence the slices).
+ */
+static bool
+pump_until(bool (*done)(void *), int ms)
+{
+	int64_t end = now_ms() + ms;
+
+	for (int64_t left; (left = end - now_ms()) > 0;)
+		if (itest_pump(handles, NDEV, left > 1000 ? 1000 : (int)left,
+		    done, NULL))
+			return true;
+	return done(NULL);
+}
+
+/* Every message sent arrived or got an Error. */
+static bool
+all_arrived(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < NDEV; i++) {
+		struct fdev *s = dev[i], *r = dev[(i + NPAIR) % NDEV];
+
+		for (unsigned k = 0; k < s->sent; k++)
+			if (s->n_err[k] == 0 && r->cnt[k] == 0)
+				return false;
+	}
+	return true;
+}
+
 /* Every message sent has its outcome (delivered or an Error) and every
  * delivered one reached its receiver. */
 static bool
@@ -446,7 +489,7 @@ all_final(void *arg)
  */
 static void
 check_traffic(const char *what, unsigned *k0, unsigned *nerr, bool errors_ok,
-    bool dups_ok)
+    bool dups_ok, bool need_dlv)
 {
 	struct nap_stats st;
 
@@ -476,21 +519,29 @@ check_traffic(const char *what, unsigned *k0, unsigned *nerr, bool errors_ok,
 		IT_ASSERT(missing == 0, "%s: %08X -> %08X: %u of %u messages "
 		    "never arrived (first k=%ld)", what, s->code, r->code,
 		    missing, s->sent - k0[i], first_missing);
-		IT_ASSERT(nodlv == 0, "%s: %08X -> %08X: %u of %u messages got "
-		    "no delivered receipt (first k=%ld)", what, s->code,
-		    r->code, nodlv, s->sent - k0[i], first_nodlv);
+		if (need_dlv)
+			IT_ASSERT(nodlv == 0, "%s: %08X -> %08X: %u of %u "
+			    "messages got no delivered receipt (first k=%ld)",
+			    what, s->code, r->code, nodlv, s->sent - k0[i],
+			    first_nodlv);
+		else if (nodlv != 0)
+			printf("\n    %s: %08X -> %08X: %u of %u messages got "
+			    "no delivered receipt (first k=%ld) ", what,
+			    s->code, r->code, nodlv, s->sent - k0[i],
+			    first_nodlv);
 		IT_ASSERT(twice == 0 && r->dups == 0, "%s: %08X -> %08X: %u "
 		    "messages reached the application twice", what, s->code,
 		    r->code, twice);
 		IT_ASSERT(r->unordered == 0, "%s: %08X -> %08X: %u messages "
-		    "out of order", what, s->code, r->code, r->unordered);
+		    "out of order (the first: k=%ld after k=%ld)", what,
+		    s->code, r->code, r->unordered, r->ooo_k, r->ooo_after);
 		IT_ASSERT(errors_ok || errd == 0, "%s: %08X -> %08X: %u "
 		    "Error receipts (last code %d)", what, s->code, r->code,
 		    errd, s->errors ? s->err[s->sent - 1] : 0);
 		IT_ASSERT(both == 0, "%s: %08X -> %08X: %u messages got an "
 		    "Error and arrived too", what, s->code, r->code, both);
-		IT_ASSERT(s->unknown == 0, "%s: %08X: %u receipts unknown",
-		    what, s->code, s->unknown);
+		IT_ASSERT(s->unknown == 0 || !need_dlv, "%s: %08X: %u "
+		    "receipts unknown", what, s->code, s->unknown);
 		IT_ASSERT(dups_ok || st.duplicates == 0, "%s: the destination "
 		    "domain passed %llu duplicates to %08X (its libnap "
 		    "dropped them)", what, (unsigned long long)st.duplicates,
@@ -628,9 +679,11 @@ domains_start(const char *tag, int p1, int p2)
 	return 0;
 }
 
-/* D (D1 or D2) again on its port, with its registry and store. */
+/* D (D1 or D2) again on its port, with its registry and store, and a
+ * heartbeat timeout of hb_timeout seconds. */
 static int
-domain_restart(struct itest_server *d, uint32_t code, int p1, int p2)
+domain_restart(struct itest_server *d, uint32_t code, int p1, int p2,
+    const char *hb_timeout)
 {
 	char a1[32], a2[32], lst[32], name[64], reg[PATH_MAX];
 	const char *extra[20];
@@ -641,7 +694,7 @@ domain_restart(struct itest_server *d, uint32_t code, int p1, int p2)
 	extra[n++] = "--heartbeat-interval";
 	extra[n++] = "1";
 	extra[n++] = "--heartbeat-timeout";
-	extra[n++] = "3";
+	extra[n++] = hb_timeout;
 	extra[n++] = "--log-level";
 	extra[n++] = "info";
 	extra[n++] = "--listen";
@@ -707,10 +760,10 @@ test_burst(void)
 	for (int k = 0; k < 200; k++)
 		if (!send_round(true, true))
 			return;
-	done = itest_pump(handles, NDEV, DONE_MS, all_final, NULL);
+	done = pump_until(all_final, DONE_MS);
 	IT_ASSERT(done, "not every message got its outcome in %d ms",
 	    DONE_MS);
-	check_traffic("burst", k0, &nerr, false, false);
+	check_traffic("burst", k0, &nerr, false, false, true);
 	print_counts("burst");
 }
 
@@ -913,26 +966,36 @@ test_p2_back(void)
 }
 
 /*
- * Traffic both ways with Ack="1", one message per device every 20 ms;
- * after `before` rounds, kill -9 of *victim; `after` rounds more.  Then
- * every message must end delivered (or with an Error), none twice.
- * Prints the failover time: from the kill to the first message sent
- * after it reaching the application.
+ * Traffic both ways with Ack="1", one message per device every 20 ms.
+ * After `before` rounds *victim is frozen (SIGSTOP), so that what the
+ * domains send it during `stall` rounds is stuck in it, then killed
+ * (SIGKILL): that is lost with it and must go again by the other
+ * platform; then `after` rounds more.  Every message must end delivered
+ * (or with an Error), none twice.  Prints the failover time: from the
+ * kill to the first message that was stuck reaching the application,
+ * and to the last one.
  */
 static void
-failover(struct itest_server *victim, int before, int after,
+failover(struct itest_server *victim, int before, int stall, int after,
     const char *what)
 {
-	unsigned k0[NDEV], mark[NDEV], nerr = 0;
-	int64_t t_kill = 0, first = -1, last_old = -1;
+	unsigned k0[NDEV], mark[NDEV], mark2[NDEV], nerr = 0, stuck = 0;
+	int64_t t_kill = 0, first = -1, last = -1, first_new = -1;
 	bool done;
 
 	for (int i = 0; i < NDEV; i++)
-		k0[i] = dev[i]->sent;
-	for (int r = 0; r < before + after; r++) {
+		k0[i] = mark[i] = mark2[i] = dev[i]->sent;
+	for (int r = 0; r < before + stall + after; r++) {
 		if (r == before) {
 			for (int i = 0; i < NDEV; i++)
 				mark[i] = dev[i]->sent;
+			if (!IT_ASSERT(itest_server_signal(victim, SIGSTOP) ==
+			    0, "%s: SIGSTOP of %s", what, victim->name))
+				return;
+		}
+		if (r == before + stall) {
+			for (int i = 0; i < NDEV; i++)
+				mark2[i] = dev[i]->sent;
 			t_kill = now_ms();
 			if (!IT_ASSERT(itest_server_kill(victim) == 0, "%s: kill "
 			    "-9 of %s", what, victim->name))
@@ -942,29 +1005,39 @@ failover(struct itest_server *victim, int before, int after,
 			return;
 		pump(20);
 	}
-	done = itest_pump(handles, NDEV, DONE_MS, all_final, NULL);
+	done = pump_until(all_final, DONE_MS);
 	IT_ASSERT(done, "%s: not every message got its outcome in %d ms",
 	    what, DONE_MS);
-	/* Figures: first new message through, last old one through. */
+	/* Figures: the stuck ones (sent while it was frozen), the first
+	 * one sent after the kill. */
 	for (int i = 0; i < NDEV; i++) {
 		struct fdev *s = dev[i], *r = dev[(i + NPAIR) % NDEV];
 
-		for (unsigned k = k0[i]; k < s->sent; k++) {
+		for (unsigned k = mark[i]; k < s->sent; k++) {
 			if (r->cnt[k] == 0)
 				continue;
-			if (k >= mark[i] && (first < 0 || r->rtime[k] < first))
-				first = r->rtime[k];
-			if (k < mark[i] && r->rtime[k] > last_old)
-				last_old = r->rtime[k];
+			if (k < mark2[i]) {
+				if (r->rtime[k] >= t_kill)
+					stuck++;
+				if (first < 0 || r->rtime[k] < first)
+					first = r->rtime[k];
+				if (r->rtime[k] > last)
+					last = r->rtime[k];
+			} else if (first_new < 0 || r->rtime[k] < first_new)
+				first_new = r->rtime[k];
 		}
 	}
-	check_traffic(what, k0, &nerr, true, false);
-	printf("\n    %s: failover %lld ms (kill -9 to the first message "
-	    "sent after it delivered); the last message sent before it "
-	    "arrived %lld ms after the kill; Error receipts %u ", what,
+	check_traffic(what, k0, &nerr, true, false, true);
+	printf("\n    %s: %u messages were stuck in the frozen platform and "
+	    "arrived after the kill; failover: the first of them %lld ms "
+	    "after the kill, the last %lld ms, the first sent after the kill "
+	    "%lld ms; Error receipts %u ", what, stuck,
 	    first >= 0 ? (long long)(first - t_kill) : -1LL,
-	    (long long)(last_old - t_kill), nerr);
+	    last >= 0 ? (long long)(last - t_kill) : -1LL,
+	    first_new >= 0 ? (long long)(first_new - t_kill) : -1LL, nerr);
 	print_counts(what);
+	IT_ASSERT(stuck > 0, "%s: test bug: no message was stuck in the "
+	    "frozen platform (was it carrying the traffic?)", what);
 }
 
 static void
@@ -972,7 +1045,7 @@ test_kill_p1(void)
 {
 	if (!crossed)
 		return;
-	failover(&P1, 100, 200, "kill -9 P1");
+	failover(&P1, 100, 25, 200, "kill -9 P1");
 }
 
 /* P1 restarts on its port; both domains log in to it again. */
@@ -999,7 +1072,7 @@ test_kill_p2(void)
 {
 	if (!crossed)
 		return;
-	failover(&P2, 100, 200, "kill -9 P2");
+	failover(&P2, 100, 25, 200, "kill -9 P2");
 }
 
 /* ---- suite 3: destination restart --------------------------------------- */
@@ -1068,7 +1141,7 @@ dst_restart(bool crash, int before, int down, int after, const char *what)
 		pump(20);
 	}
 	pump(itest_ms(1000));	/* what is sent is held at D1 */
-	if (!IT_ASSERT(domain_restart(&D2, IT_DOMAIN2, P1.port, 0) == 0,
+	if (!IT_ASSERT(domain_restart(&D2, IT_DOMAIN2, P1.port, 0, "3") == 0,
 	    "%s: D2 did not restart on port %d", what, D2.port)) {
 		crossed = false;
 		return;
@@ -1076,16 +1149,20 @@ dst_restart(bool crash, int before, int down, int after, const char *what)
 	t_up = now_ms();
 	for (int i = 0; i < NDEV; i++)
 		mark[i] = dev[i]->sent;
-	IT_ASSERT(itest_pump(handles, NDEV, UPLINK_MS, b_online, NULL),
+	IT_ASSERT(pump_until(b_online, UPLINK_MS),
 	    "%s: the region 0002 devices did not log in again", what);
 	for (int r = 0; r < after; r++) {
 		if (!send_round(true, false))
 			return;
 		pump(20);
 	}
-	done = itest_pump(handles, NDEV, DONE_MS, all_final, NULL);
-	IT_ASSERT(done, "%s: not every message got its outcome in %d ms",
-	    what, DONE_MS);
+	/* After a crash the receipts D2 held in memory may be lost (they
+	 * are reported, not asserted): wait for the messages. */
+	done = pump_until(crash ? all_arrived : all_final, DONE_MS);
+	IT_ASSERT(done, "%s: not every message %s in %d ms", what, crash ?
+	    "arrived (or got an Error)" : "got its outcome", DONE_MS);
+	if (crash)
+		pump(itest_ms(3000));	/* the receipts that come */
 	for (int i = 0; i < NPAIR; i++) {
 		st1 += dev[i]->stored;
 		for (unsigned k = k0[i]; k < mark[i]; k++)
@@ -1094,7 +1171,7 @@ dst_restart(bool crash, int before, int down, int after, const char *what)
 			    dev[NPAIR + i]->rtime[k] < first))
 				first = dev[NPAIR + i]->rtime[k];
 	}
-	check_traffic(what, k0, &nerr, false, true);
+	check_traffic(what, k0, &nerr, false, true, !crash);
 	printf("\n    %s: %u stored receipts while it was down; first held "
 	    "message delivered %lld ms after the restart ", what, st1 - st0,
 	    first >= 0 ? (long long)(first - t_up) : -1LL);
@@ -1115,6 +1192,86 @@ static void
 test_dst_crash(void)
 {
 	dst_restart(true, 100, 100, 100, "D2 kill -9");
+}
+
+/*
+ * §5 "What a crash may cost": a message sent with Ack="1" that the
+ * destination domain held only in memory must not be lost when it
+ * crashes.  00020001 stops reading (its handle is not run; the domain's
+ * heartbeat timeout is 60 s so that it keeps the link), 00010001 sends
+ * it BIG_N messages of BIG_LEN bytes: more than the kernel buffers hold,
+ * less than output-cap (4M) beyond them, so that some wait in
+ * nap-domain's own output buffer, written "to the device link".  Then
+ * kill -9 of D2, restart, 00020001 reads again: every message arrives.
+ */
+#define BIG_N	60
+#define BIG_LEN	(100 * 1024)
+
+static bool
+send_big(struct fdev *d, char *p, size_t cap)
+{
+	int rc = NAP_E_AGAIN, n;
+
+	n = snprintf(p, cap, "<n k=\"%u\"><b>", d->sent);
+	memset(p + n, 'x', BIG_LEN);
+	memcpy(p + n + BIG_LEN, "</b></n>", 9);
+	for (int tries = 0; tries < 2000 && rc == NAP_E_AGAIN; tries++)
+		if ((rc = nap_send(d->n, 1000, d->peer, p, strlen(p), NAP_ACK,
+		    &d->seq[d->sent])) == NAP_E_AGAIN)
+			pump(20);
+	if (!IT_ASSERT(rc == 0, "%08X: send %u: %d (%s)", d->code, d->sent,
+	    rc, nap_errmsg(d->n)))
+		return false;
+	d->stime[d->sent] = now_ms();
+	d->sent++;
+	return true;
+}
+
+static void
+test_dst_crash_unread(void)
+{
+	struct fdev *a = dev[0], *b = dev[NPAIR];
+	unsigned k0[NDEV], nerr = 0, got = 0, dlv = 0;
+	size_t cap = BIG_LEN + 128;
+	char *p = malloc(cap);
+	int st;
+
+	if (!crossed || !IT_ASSERT(p != NULL, "no memory"))
+		goto out;
+	/* D2 again with a heartbeat timeout of 60 s. */
+	if (!IT_ASSERT(itest_server_signal(&D2, SIGTERM) == 0, "SIGTERM D2") ||
+	    !IT_ASSERT(wait_exit(&D2, &st) && st == 0, "D2 SIGTERM: exit %d",
+	    st) || !IT_ASSERT(domain_restart(&D2, IT_DOMAIN2, P1.port, 0,
+	    "60") == 0, "D2 did not restart") ||
+	    !IT_ASSERT(pump_until(b_online, UPLINK_MS), "the region 0002 "
+	    "devices did not log in again") || !probe(a, b->code))
+		goto out;
+	for (int i = 0; i < NDEV; i++)
+		k0[i] = dev[i]->sent;
+	handles[NPAIR] = NULL;		/* 00020001 stops reading */
+	for (int k = 0; k < BIG_N; k++)
+		if (!send_big(a, p, cap))
+			goto out;
+	pump(itest_ms(3000));		/* D2 takes them all */
+	if (!IT_ASSERT(itest_server_kill(&D2) == 0, "kill -9 D2") ||
+	    !IT_ASSERT(domain_restart(&D2, IT_DOMAIN2, P1.port, 0, "3") == 0,
+	    "D2 did not restart"))
+		goto out;
+	handles[NPAIR] = b->n;		/* it reads again */
+	if (!pump_until(all_arrived, itest_ms(30000)))
+		pump(itest_ms(3000));
+	for (unsigned k = k0[0]; k < a->sent; k++) {
+		got += b->cnt[k] != 0;
+		dlv += a->n_dlv[k] != 0;
+	}
+	printf("\n    unread at the crash: %u of %u messages arrived, %u "
+	    "delivered receipts; slow-reader closes in D2's log: %u ", got,
+	    a->sent - k0[0], dlv, itest_log_count(&D2, 0, "slow"));
+	check_traffic("D2 kill -9, receiver not reading", k0, &nerr, false,
+	    true, false);
+out:
+	handles[NPAIR] = b != NULL ? b->n : NULL;
+	free(p);
 }
 
 /* ---- registration ---------------------------------------------------- */
@@ -1165,6 +1322,9 @@ init_federation_tests(void)
 		    "then once and in order", test_dst_sigterm },
 		{ "the destination domain crashes (kill -9) mid-traffic: "
 		    "held, then once and in order", test_dst_crash },
+		{ "the destination domain crashes with messages on a link "
+		    "its device does not read: none lost",
+		    test_dst_crash_unread },
 		{ "SIGTERM: every server exits 0", test_stop_all },
 	};
 
