@@ -18,7 +18,9 @@
  *   destination restart   the destination domain stops (SIGTERM) and
  *                         later crashes (kill -9) under traffic: what is
  *                         sent meanwhile is held at the source domain and
- *                         arrives once, in order, after the restart
+ *                         arrives once, in order, after the restart; a
+ *                         crash with messages queued to a device that
+ *                         does not read loses none of them
  *
  * The spoof of a From by a domain at the platform is tested by the
  * platform suite (test_platform.c, test_spoof).  Figures (failover time,
@@ -105,6 +107,7 @@ static bool	x_send(struct fdev *, uint32_t, uint32_t, const char *, int);
 static bool	x_done(void *);
 static bool	x_wait(struct fdev *);
 static bool	probe(struct fdev *, uint32_t);
+static bool	send_params(struct fdev *, const char *);
 static bool	send_k(struct fdev *);
 static bool	send_round(bool, bool);
 static bool	all_final(void *);
@@ -119,6 +122,38 @@ static void	stop_all(void);
 static int	fed_clean(void);
 static void	add_suite(const char *, CU_InitializeFunc,
 		    const struct test_entry *, size_t);
+static void	domain_extra(const char **, char [][32], int, int,
+		    const char *, int);
+static int	domains_start(const char *, int, int);
+static int	domain_restart(struct itest_server *, uint32_t, int, int,
+		    const char *);
+static int	platform_start(struct itest_server *, const char *, int);
+static void	expect_refusal(struct fdev *, uint32_t, int, uint32_t,
+		    const char *);
+static bool	locate(struct fdev *, const char *, int *);
+static void	loc_attr(struct fdev *, const char *, char *, size_t);
+static void	failover(struct itest_server *, int, int, int, const char *);
+static bool	b_online(void *);
+static void	dst_restart(bool, int, int, int, const char *);
+static bool	send_big(struct fdev *, char *, size_t);
+static int	one_init(void);
+static int	two_init(void);
+static int	dst_init(void);
+static void	test_cross(void);
+static void	test_burst(void);
+static void	test_via(void);
+static void	test_never_up(void);
+static void	test_remote_refusals(void);
+static void	test_locate(void);
+static void	test_stop_all(void);
+static void	test_cross_p1(void);
+static void	test_p2_back(void);
+static void	test_kill_p1(void);
+static void	test_p1_back(void);
+static void	test_kill_p2(void);
+static void	test_dst_sigterm(void);
+static void	test_dst_crash(void);
+static void	test_dst_crash_unread(void);
 
 /* ---- devices ---------------------------------------------------------- */
 
@@ -398,17 +433,15 @@ probe(struct fdev *d, uint32_t to)
 
 /* ---- numbered traffic ----------------------------------------------- */
 
-/* Queues message k = d->sent to the peer with Ack="1". */
+/* Queues message k = d->sent, parameters p, to the peer with Ack="1". */
 static bool
-send_k(struct fdev *d)
+send_params(struct fdev *d, const char *p)
 {
-	char p[64];
 	int rc = NAP_E_AGAIN;
 
 	if (!IT_ASSERT(d->sent < MAXK, "test bug: more than %d messages",
 	    MAXK))
 		return false;
-	snprintf(p, sizeof(p), "<n k=\"%u\"/>", d->sent);
 	for (int tries = 0; tries < 2000 && rc == NAP_E_AGAIN; tries++)
 		if ((rc = nap_send(d->n, 1000, d->peer, p, strlen(p), NAP_ACK,
 		    &d->seq[d->sent])) == NAP_E_AGAIN)
@@ -419,6 +452,16 @@ send_k(struct fdev *d)
 	d->stime[d->sent] = now_ms();
 	d->sent++;
 	return true;
+}
+
+/* Message k = d->sent: <n k="k"/>. */
+static bool
+send_k(struct fdev *d)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "<n k=\"%u\"/>", d->sent);
+	return send_params(d, p);
 }
 
 /* One message from every device of the sides asked. */
@@ -643,6 +686,36 @@ fed_clean(void)
 	return 0;
 }
 
+/* The arguments of a domain (argv of 20 at least, a[] of 3 buffers):
+ * heartbeat 1 s / hb_timeout s, log level info, an uplink to each
+ * platform port given (0: none), the listening port when > 0. */
+static void
+domain_extra(const char **argv, char a[][32], int p1, int p2,
+    const char *hb_timeout, int port)
+{
+	size_t n = 0;
+
+	argv[n++] = "--heartbeat-interval";
+	argv[n++] = "1";
+	argv[n++] = "--heartbeat-timeout";
+	argv[n++] = hb_timeout;
+	argv[n++] = "--log-level";
+	argv[n++] = "info";
+	if (port > 0) {
+		argv[n++] = "--listen";
+		argv[n++] = itest_fmt(a[0], 32, "127.0.0.1:%d", port);
+	}
+	if (p1 > 0) {
+		argv[n++] = "--platform";
+		argv[n++] = itest_fmt(a[1], 32, "127.0.0.1:%d", p1);
+	}
+	if (p2 > 0) {
+		argv[n++] = "--platform";
+		argv[n++] = itest_fmt(a[2], 32, "127.0.0.1:%d", p2);
+	}
+	argv[n] = NULL;
+}
+
 /*
  * Starts the domains D1 (0001) and D2 (0002) with an uplink to each
  * platform port given (0: none), heartbeat 1/3 s, fresh registries.
@@ -650,25 +723,10 @@ fed_clean(void)
 static int
 domains_start(const char *tag, int p1, int p2)
 {
-	char a1[32], a2[32], n1[64], n2[64];
-	const char *extra[16];
-	size_t n = 0;
+	char a[3][32], n1[64], n2[64];
+	const char *extra[20];
 
-	extra[n++] = "--heartbeat-interval";
-	extra[n++] = "1";
-	extra[n++] = "--heartbeat-timeout";
-	extra[n++] = "3";
-	extra[n++] = "--log-level";
-	extra[n++] = "info";
-	if (p1 > 0) {
-		extra[n++] = "--platform";
-		extra[n++] = itest_fmt(a1, sizeof(a1), "127.0.0.1:%d", p1);
-	}
-	if (p2 > 0) {
-		extra[n++] = "--platform";
-		extra[n++] = itest_fmt(a2, sizeof(a2), "127.0.0.1:%d", p2);
-	}
-	extra[n] = NULL;
+	domain_extra(extra, a, p1, p2, "3", 0);
 	itest_fmt(n1, sizeof(n1), "%s-d1", tag);
 	itest_fmt(n2, sizeof(n2), "%s-d2", tag);
 	if (itest_registry_new_region(n1, 0x0001, reg1, sizeof(reg1)) == -1 ||
@@ -685,29 +743,12 @@ static int
 domain_restart(struct itest_server *d, uint32_t code, int p1, int p2,
     const char *hb_timeout)
 {
-	char a1[32], a2[32], lst[32], name[64], reg[PATH_MAX];
+	char a[3][32], name[64], reg[PATH_MAX];
 	const char *extra[20];
-	size_t n = 0;
 
 	itest_fmt(name, sizeof(name), "%s", d->name);
 	itest_fmt(reg, sizeof(reg), "%s", d->registry);
-	extra[n++] = "--heartbeat-interval";
-	extra[n++] = "1";
-	extra[n++] = "--heartbeat-timeout";
-	extra[n++] = hb_timeout;
-	extra[n++] = "--log-level";
-	extra[n++] = "info";
-	extra[n++] = "--listen";
-	extra[n++] = itest_fmt(lst, sizeof(lst), "127.0.0.1:%d", d->port);
-	if (p1 > 0) {
-		extra[n++] = "--platform";
-		extra[n++] = itest_fmt(a1, sizeof(a1), "127.0.0.1:%d", p1);
-	}
-	if (p2 > 0) {
-		extra[n++] = "--platform";
-		extra[n++] = itest_fmt(a2, sizeof(a2), "127.0.0.1:%d", p2);
-	}
-	extra[n] = NULL;
+	domain_extra(extra, a, p1, p2, hb_timeout, d->port);
 	return itest_domain_start(d, name, code, reg, extra, false);
 }
 
@@ -1210,21 +1251,11 @@ test_dst_crash(void)
 static bool
 send_big(struct fdev *d, char *p, size_t cap)
 {
-	int rc = NAP_E_AGAIN, n;
+	int n = snprintf(p, cap, "<n k=\"%u\"><b>", d->sent);
 
-	n = snprintf(p, cap, "<n k=\"%u\"><b>", d->sent);
 	memset(p + n, 'x', BIG_LEN);
 	memcpy(p + n + BIG_LEN, "</b></n>", 9);
-	for (int tries = 0; tries < 2000 && rc == NAP_E_AGAIN; tries++)
-		if ((rc = nap_send(d->n, 1000, d->peer, p, strlen(p), NAP_ACK,
-		    &d->seq[d->sent])) == NAP_E_AGAIN)
-			pump(20);
-	if (!IT_ASSERT(rc == 0, "%08X: send %u: %d (%s)", d->code, d->sent,
-	    rc, nap_errmsg(d->n)))
-		return false;
-	d->stime[d->sent] = now_ms();
-	d->sent++;
-	return true;
+	return send_params(d, p);
 }
 
 static void
