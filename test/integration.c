@@ -21,6 +21,7 @@
 void	init_domain_tests(void);
 void	init_store_tests(void);
 void	init_platform_tests(void);
+void	init_federation_tests(void);
 
 int
 main(void)
@@ -40,6 +41,7 @@ main(void)
 	init_domain_tests();
 	init_store_tests();
 	init_platform_tests();
+	init_federation_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "integration: registering tests: %s\n",
 		    CU_get_error_msg());

@@ -428,6 +428,14 @@ int
 itest_server_start(struct itest_server *s, const char *name,
     const char *registry, const char *const extra[], bool valgrind)
 {
+	return itest_domain_start(s, name, IT_DOMAIN, registry, extra,
+	    valgrind);
+}
+
+int
+itest_domain_start(struct itest_server *s, const char *name, uint32_t code,
+    const char *registry, const char *const extra[], bool valgrind)
+{
 	const char *argv[64];
 	struct server_files f;
 	size_t n;
@@ -435,7 +443,7 @@ itest_server_start(struct itest_server *s, const char *name,
 
 	server_names(s, name, valgrind);
 	itest_fmt(s->registry, sizeof(s->registry), "%s", registry);
-	if ((n = server_argv(argv, s, itest.domain, IT_DOMAIN, &f)) == 0)
+	if ((n = server_argv(argv, s, itest.domain, code, &f)) == 0)
 		return -1;
 	argv[n++] = "--registry";
 	argv[n++] = s->registry;
@@ -1221,4 +1229,88 @@ itest_raw_login_with(struct itest_raw *r, uint32_t to, const char *params,
     int timeout_ms)
 {
 	return login_msg(r, r->code, to, params, timeout_ms);
+}
+
+/* ---- federations of real domains (issue 5) ------------------------------ */
+
+int
+itest_fed_init(void)
+{
+	static int done;
+	const char *argv[IT_NDEV2 + 8];
+	static char codes[IT_NDEV2 + 1][9];
+	size_t n = 0, k = 0;
+
+	if (done)
+		return 0;
+	if (itest_platform_init() == -1)
+		return -1;
+	argv[n++] = itest.certs;
+	argv[n++] = "--dir";
+	argv[n++] = itest.pki;
+	argv[n++] = "issue";
+	/* 00020001 was issued by itest_platform_init(). */
+	for (uint32_t i = 2; i <= IT_NDEV2; i++) {
+		snprintf(codes[k], 9, "%08X", IT_DEV2N(i));
+		argv[n++] = codes[k++];
+	}
+	snprintf(codes[k], 9, "%08X", IT_DOMAIN3);
+	argv[n++] = codes[k++];
+	argv[n] = NULL;
+	if (itest_run(argv) != 0) {
+		fprintf(stderr, "integration: cannot issue the federation's "
+		    "certificates (see %s)\n", itest.cmdlog);
+		return -1;
+	}
+	done = 1;
+	return 0;
+}
+
+int
+itest_registry_new_region(const char *name, uint16_t region, char *path,
+    size_t len)
+{
+	char reg[8], range[32], dis[9];
+	uint32_t base = (uint32_t)region << 16;
+
+	itest_fmt(path, len, "%s/%s.db", itest.work, name);
+	snprintf(reg, sizeof(reg), "%04X", region);
+	snprintf(range, sizeof(range), "%08X-%08X", base + 1, base + IT_NDEV);
+	snprintf(dis, sizeof(dis), "%08X", base + IT_NDEV + 1);
+	if (itest_ctl(path, "init", "--region", reg, NULL) != 0 ||
+	    itest_ctl(path, "device", "add", range, NULL) != 0 ||
+	    itest_ctl(path, "device", "add", dis, "--disabled", NULL) != 0) {
+		fprintf(stderr, "integration: cannot make registry %s (see "
+		    "%s)\n", path, itest.cmdlog);
+		return -1;
+	}
+	return 0;
+}
+
+long
+itest_log_size(const struct itest_server *s)
+{
+	struct stat st;
+
+	return stat(s->log, &st) == 0 ? (long)st.st_size : 0;
+}
+
+unsigned
+itest_log_count(const struct itest_server *s, long offset, const char *needle)
+{
+	char line[2048];
+	unsigned n = 0;
+	FILE *f;
+
+	if ((f = fopen(s->log, "r")) == NULL)
+		return 0;
+	if (offset > 0 && fseek(f, offset, SEEK_SET) != 0) {
+		fclose(f);
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	fclose(f);
+	return n;
 }

@@ -278,4 +278,39 @@ int	itest_platform_start(struct itest_server *s, const char *name,
 int	itest_raw_login_with(struct itest_raw *r, uint32_t to,
 	    const char *params, int timeout_ms);
 
+/* ---- federations of real domains (issue 5) --------------------------- */
+
+#define IT_DOMAIN3	0x00030000u	/* the domain of region 0003 */
+#define IT_NDEV2	16		/* 00020001..00020010 have certificates */
+#define IT_DEV2N(i)	(IT_DOMAIN2 + (uint32_t)(i))	/* i in 1..IT_NDEV2 */
+
+/*
+ * Once per run: itest_platform_init(), then the certificates of devices
+ * 00020002..00020010 and of domain 00030000 in the run's PKI.  0, or -1
+ * after printing why.
+ */
+int	itest_fed_init(void);
+/*
+ * A new registry WORK/NAME.db of region RRRR: RRRR0001..RRRR00C8 (kind
+ * CU, every type) and RRRR00C9 disabled; RRRR00CA and above unknown.
+ * Writes its path into path.  Returns 0 or -1.
+ */
+int	itest_registry_new_region(const char *name, uint16_t region,
+	    char *path, size_t len);
+/*
+ * itest_server_start() for the domain whose certificate is PKI/CODE.crt
+ * (code RRRR0000; itest_server_start() is this with IT_DOMAIN).  A
+ * second start under the same name appends to the same log; an extra
+ * "--listen 127.0.0.1:PORT" (the last value wins) keeps the port.
+ */
+int	itest_domain_start(struct itest_server *s, const char *name,
+	    uint32_t code, const char *registry, const char *const extra[],
+	    bool valgrind);
+/* The size of the server's log now (an offset for itest_log_count), or
+ * 0 when it has none. */
+long	itest_log_size(const struct itest_server *s);
+/* How many lines of the server's log, from offset on, contain needle. */
+unsigned itest_log_count(const struct itest_server *s, long offset,
+	    const char *needle);
+
 #endif /* NAP_ITEST_H */
