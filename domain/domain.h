@@ -50,6 +50,7 @@ struct dconf {
 	long		 threads;
 	size_t		 max_frame;
 	size_t		 out_cap;
+	size_t		 uplink_cap;	/* output queued to one platform */
 	size_t		 in_cap;
 	int		 syslog;
 	char		*registry, *store;

@@ -22,7 +22,9 @@
 #define UP_BACKOFF_MIN	100		/* ms, doubled up to ... */
 #define UP_BACKOFF_MAX	5000		/* ... this, with jitter */
 
-enum ustate { U_DOWN, U_CONN, U_LOGIN, U_UP };
+/* U_FAILING: failed while writing; the next tick closes it, so that no
+ * failure runs inside a loop over the unconfirmed messages. */
+enum ustate { U_DOWN, U_CONN, U_LOGIN, U_UP, U_FAILING };
 
 /* One platform server this domain links to (§4 Login as a domain). */
 struct uplink {
@@ -38,6 +40,7 @@ struct uplink {
 	int64_t			 retry_at;	/* ms; 0: none planned */
 	uint32_t		 login_seq;
 	uint64_t		 msgs_out, msgs_in, logins;
+	const char		*failing;	/* why, for U_FAILING */
 };
 
 /* An inter-domain message the destination domain has not confirmed. */

@@ -45,6 +45,9 @@ static const struct conf_key dkeys[] = {
 	    "largest frame of the federation (§2)" },
 	{ "output-cap", CONF_SIZE, K(out_cap), "4M", 65536, 1073741824,
 	    "bytes queued to a device before it is closed as a slow reader" },
+	{ "uplink-output-cap", CONF_SIZE, K(uplink_cap), "64M", 1048576,
+	    17179869184L, "bytes queued to one platform server before its "
+	    "uplink is dropped and its traffic moved (§5)" },
 	{ "input-cap", CONF_SIZE, K(in_cap), "256M", 1048576, 68719476736L,
 	    "bytes of incomplete frames held across all links (§2)" },
 	{ "syslog", CONF_BOOL, K(syslog), "no", 0, 0, "log to syslog" },

@@ -121,6 +121,7 @@ uplink_fail(struct uplink *u, const char *why)
 
 	if (u->state != U_DOWN || u->bev != NULL)
 		log_warnx("platform %s: %s", u->addr, why);
+	u->failing = NULL;
 	if (u->bev != NULL) {
 		bufferevent_free(u->bev);
 		u->bev = NULL;
@@ -146,8 +147,10 @@ uplink_write(struct uplink *u, const uint8_t *frame, size_t len)
 	if (u->state != U_UP && u->state != U_LOGIN)
 		return -1;
 	out = bufferevent_get_output(u->bev);
-	if (evbuffer_get_length(out) + len > u->fed->srv->conf.out_cap) {
-		uplink_fail(u, "not reading: output cap reached");
+	if (evbuffer_get_length(out) + len > u->fed->srv->conf.uplink_cap) {
+		/* Not here: callers may be walking the unconfirmed list. */
+		u->state = U_FAILING;
+		u->failing = "not reading: uplink-output-cap reached";
 		return -1;
 	}
 	evbuffer_add(out, frame, len);
@@ -303,6 +306,9 @@ uplink_tick(struct uplink *u, int64_t now)
 	case U_DOWN:
 		if (u->retry_at != 0 && now >= u->retry_at)
 			uplink_connect(u);
+		break;
+	case U_FAILING:
+		uplink_fail(u, u->failing);
 		break;
 	case U_CONN:
 	case U_LOGIN:
