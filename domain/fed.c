@@ -87,7 +87,8 @@ fed_init(struct server *s, char *err, size_t errlen)
 	    (f->tab = calloc(4096, sizeof(*f->tab))) == NULL ||
 	    (f->dup = nap_dup_new(65536)) == NULL ||
 	    (f->acks = evbuffer_new()) == NULL ||
-	    (f->scratch = malloc(s->conf.max_frame + 64)) == NULL) {
+	    (f->scratch = malloc(s->conf.max_frame + 64)) == NULL ||
+	    (f->scratch2 = malloc(s->conf.max_frame + 64)) == NULL) {
 		snprintf(err, errlen, "federation: out of memory");
 		fed_free(f);
 		return -1;
@@ -126,6 +127,7 @@ fed_free(struct fed *f)
 	SSL_CTX_free(f->ctx);
 	nap_dup_free(f->dup);
 	free(f->scratch);
+	free(f->scratch2);
 	free(f->tab);
 	free(f);
 }
@@ -293,15 +295,26 @@ stamp_out(struct fed *f, int u, const struct item *it, const uint8_t *frame)
 {
 	struct env_header h;
 	struct env_error err;
-	size_t n;
+	size_t cap = f->srv->conf.max_frame + 4, n;
 
 	memset(&h, 0, sizeof(h));
 	h.tag_start = it->tag_start;
 	h.tag_end = it->tag_end;
-	if ((it->tag_end == 0 && env_parse_header(f->w->parser, frame + 4,
-	    it->len - 4, &h, &err) == -1) || env_via_stamp(frame + 4,
-	    it->len - 4, &h, f->srv->code, f->scratch,
-	    f->srv->conf.max_frame + 4, &n) == -1)
+	if (it->tag_end == 0 && env_parse_header(f->w->parser, frame + 4,
+	    it->len - 4, &h, &err) == -1)
+		return -1;
+	/* §3: a message that waited in the store leaves with what remains
+	 * of its TTL (the tag moved: parsed again). */
+	if (it->row != 0) {
+		if (env_ttl_set(frame + 4, it->len - 4, &h, it->ttl,
+		    f->scratch2, cap, &n) == -1 || env_parse_header(
+		    f->w->parser, f->scratch2 + 4, n - 4, &h, &err) == -1)
+			return -1;
+		frame = f->scratch2;
+	} else
+		n = it->len;
+	if (env_via_stamp(frame + 4, n - 4, &h, f->srv->code, f->scratch, cap,
+	    &n) == -1)
 		return -1;
 	if (f->srv->audit != NULL) {
 		struct item out = *it;

@@ -67,6 +67,7 @@ struct fed {
 	struct evbuffer	*acks;			/* struct pack to send */
 	struct event	*flush;
 	uint8_t		*scratch;		/* a stamped frame */
+	uint8_t		*scratch2;		/* its TTL rewritten first */
 	int		 fetching;		/* held region, or -1 */
 	int64_t		 fetch_after;
 	uint8_t		 fetch_wait[REGIONS / 8];

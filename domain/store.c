@@ -61,8 +61,8 @@ static const char *const sql[S_COUNT] = {
 	    "VALUES (?,?,?)",
 	[S_SESSDEL] = "DELETE FROM session WHERE expires <= ?",
 	[S_HELD] = "SELECT id, ord, sender, seq, session, type, ack, frame, "
-	    "dest FROM msg WHERE dest >= ? AND dest <= ? AND ord > ? ORDER BY "
-	    "ord LIMIT ?",
+	    "dest, expires FROM msg WHERE dest >= ? AND dest <= ? AND ord > ? "
+	    "ORDER BY ord LIMIT ?",
 };
 
 struct store {
@@ -775,6 +775,7 @@ held_page(struct store *st, const struct sreq *rq)
 	struct item it;
 	uint8_t pre[4];
 	uint32_t rows = 0;
+	int64_t now = now_s(), left;
 
 	sqlite3_bind_int64(q, 1, (int64_t)rq->node << 16);
 	sqlite3_bind_int64(q, 2, (int64_t)rq->node << 16 | 0xffff);
@@ -797,7 +798,9 @@ held_page(struct store *st, const struct sreq *rq)
 		    (it.type < 1000 ? MF_RECEIPT : 0) | MF_FOREIGN;
 		it.to = (uint32_t)sqlite3_column_int64(q, 8);
 		it.node = (uint16_t)it.to;
-		it.ttl = (uint32_t)st->srv->conf.ttl_default;
+		/* §3: what remains of its TTL, written into it when sent on. */
+		left = sqlite3_column_int64(q, 9) - now;
+		it.ttl = left > 0 ? (uint32_t)left : 0;
 		it.len = 4 + (uint32_t)blen;
 		env_frame_put_len(pre, (uint32_t)blen);
 		outbox_add(&st->out, FED_WORKER, &it, pre,

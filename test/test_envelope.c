@@ -2123,6 +2123,64 @@ test_threads(void)
 	}
 }
 
+/* §3/§6: what a forwarding server splices into the received bytes. */
+static void
+splice_check(const char *in, int ttl, uint32_t via, const char *want)
+{
+	struct env_parser *p = env_parser_new(0);
+	struct env_header h;
+	struct env_error err;
+	uint8_t out[1024];
+	size_t n;
+	int rc;
+
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_FATAL(env_parse_header(p, (const uint8_t *)in, strlen(in), &h,
+	    &err) == 0);
+	rc = ttl >= 0 ? env_ttl_set((const uint8_t *)in, strlen(in), &h,
+	    (uint32_t)ttl, out, sizeof(out), &n) :
+	    env_via_stamp((const uint8_t *)in, strlen(in), &h, via, out,
+	    sizeof(out), &n);
+	CU_ASSERT(rc == 0);
+	if (rc == 0) {
+		CU_ASSERT(n == strlen(want) + 4);
+		CU_ASSERT(n == strlen(want) + 4 && memcmp(out + 4, want,
+		    strlen(want)) == 0);
+		/* The prefix says the new length (§2: big-endian). */
+		CU_ASSERT(((uint32_t)out[0] << 24 | (uint32_t)out[1] << 16 |
+		    (uint32_t)out[2] << 8 | out[3]) == n - 4);
+		/* What comes out parses, with the new values. */
+		CU_ASSERT(env_parse_header(p, out + 4, n - 4, &h,
+		    &err) == 0);
+	}
+	env_parser_free(p);
+}
+
+static void
+test_splice_ttl_via(void)
+{
+	const char *a = "<Message version=\"1.0\"><Header Message_Type=\"1000\" "
+	    "SessionId=\"\" Seq=\"1\" From=\"00010001\" To=\"00020002\" "
+	    "TTL=\"600\" X=\"TTL=1 Via=2\"/></Message>";
+	const char *b = "<Message version=\"1.0\"><Header Message_Type='1000' "
+	    "SessionId='' Seq='1' From='00010001' To='00020002' "
+	    "Via='00010000'/></Message>";
+
+	splice_check(a, 598, 0, "<Message version=\"1.0\"><Header "
+	    "Message_Type=\"1000\" SessionId=\"\" Seq=\"1\" From=\"00010001\" "
+	    "To=\"00020002\" TTL=\"598\" X=\"TTL=1 Via=2\"/></Message>");
+	splice_check(b, 7, 0, "<Message version=\"1.0\"><Header "
+	    "Message_Type='1000' SessionId='' Seq='1' From='00010001' "
+	    "To='00020002' Via='00010000' TTL=\"7\"/></Message>");
+	splice_check(a, -1, 0x00010000, "<Message version=\"1.0\"><Header "
+	    "Message_Type=\"1000\" SessionId=\"\" Seq=\"1\" From=\"00010001\" "
+	    "To=\"00020002\" TTL=\"600\" X=\"TTL=1 Via=2\" "
+	    "Via=\"00010000\"/></Message>");
+	splice_check(b, -1, 0, "<Message version=\"1.0\"><Header "
+	    "Message_Type='1000' SessionId='' Seq='1' From='00010001' "
+	    "To='00020002' Via='00010000 00000000'/></Message>");
+}
+
 void
 init_envelope_tests(void)
 {
@@ -2150,4 +2208,6 @@ init_envelope_tests(void)
 	CU_add_test(s, "dictionary growth, 5 000 names",
 	    test_parser_dict_growth);
 	CU_add_test(s, "4 threads x 2 000 envelopes", test_threads);
+	CU_add_test(s, "TTL rewritten and Via stamped in the bytes",
+	    test_splice_ttl_via);
 }

@@ -257,4 +257,13 @@ int	env_via_stamp(const uint8_t *body, size_t len,
 	    const struct env_header *h, uint32_t code, uint8_t *out, size_t cap,
 	    size_t *outlen);
 
+/*
+ * §3 TTL: writes prefix + body with the Header's TTL set to ttl (its
+ * value replaced, or a TTL attribute added) into out (cap bytes).  As
+ * env_via_stamp().
+ */
+int	env_ttl_set(const uint8_t *body, size_t len,
+	    const struct env_header *h, uint32_t ttl, uint8_t *out, size_t cap,
+	    size_t *outlen);
+
 #endif /* NAP_ENVELOPE_H */
