@@ -435,11 +435,13 @@ set_online(struct link *l, const char *want)
 	choose_session(l, want);
 	old = atomic_exchange_explicit(&s->slot[node], mine,
 	    memory_order_acq_rel);
+	/* Before this link takes the node: an old link on this worker is
+	 * found there and closed at once. */
+	if (old != 0)
+		worker_send(w, old, &kick, NULL);
 	w->node[node] = l;
 	l->state = L_ONLINE;
 	dlv_start(l, old != 0);
-	if (old != 0)
-		worker_send(w, old, &kick, NULL);
 	atomic_store(&s->home[node], (uint8_t)(w->idx + 1));
 }
 

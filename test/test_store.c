@@ -693,6 +693,96 @@ test_bd_stop(void)
 	IT_ASSERT(itest_server_stop(&srv_bd) == 0, "SIGTERM: status 0");
 }
 
+/* ---- suite: one thread --------------------------------------------------- */
+
+static struct itest_server srv_1t;
+static char reg_1t[PATH_MAX];
+
+static int
+t1_init(void)
+{
+	const char *extra[] = { "--threads", "1", NULL };
+
+	if (itest_registry_new("onethread", reg_1t, sizeof(reg_1t)) == -1)
+		return -1;
+	return itest_server_start(&srv_1t, "onethread", reg_1t, extra, false);
+}
+
+static int
+t1_clean(void)
+{
+	if (srv_1t.pid > 0)
+		(void)itest_server_kill(&srv_1t);
+	return 0;
+}
+
+/*
+ * §4 on one I/O thread: a second login with the same code closes the
+ * first with 403, and what the first had not confirmed comes to the
+ * second, before anything sent after.
+ */
+static void
+test_replace_same_thread(void)
+{
+	struct tdev *s = tdev_new(SND, srv_1t.port, false);
+	struct itest_raw a, b;
+	struct itest_frame f;
+	struct nap *all[1];
+	uint32_t lf = 0, ls = 0;
+	unsigned got_a, got_b = 0, uo = 0;
+	long last_k = -1, k0;
+	int code = 0;
+	uint32_t seq = 1;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	if (!IT_ASSERT(s != NULL, "handle") || !tdev_connect(s) ||
+	    !IT_ASSERT(itest_raw_open(&a, srv_1t.port, itest.pki, RCV,
+	    IT_WAIT_MS) == 0 && itest_raw_login(&a, RCV, IT_WAIT_MS) == 0,
+	    "first login: %s", a.why))
+		goto out;
+	all[0] = s->n;
+	for (int i = 0; i < 20; i++)
+		if (!tdev_send(s, all, 1, RCV, 0, 0))
+			goto out;
+	(void)itest_pump(all, 1, 300, NULL, NULL);
+	got_a = raw_drain(&a, &lf, &ls, &last_k, &uo);
+	if (!IT_ASSERT(itest_raw_open(&b, srv_1t.port, itest.pki, RCV,
+	    IT_WAIT_MS) == 0 && itest_raw_login(&b, RCV, IT_WAIT_MS) == 0,
+	    "second login: %s", b.why))
+		goto out;
+	if (itest_raw_expect(&a, 6, &f, IT_WAIT_MS, NULL) == IT_FRAME) {
+		(void)itest_frame_error(&f, &code, &seq);
+		itest_frame_free(&f);
+	}
+	IT_ASSERT(code == 403 && seq == 0, "the first link got Error %d "
+	    "(seq %u), expected 403", code, seq);
+	IT_ASSERT(itest_raw_wait_closed(&a, IT_WAIT_MS, NULL) == 0,
+	    "the first link is closed");
+	for (int i = 0; i < 5; i++)
+		if (!tdev_send(s, all, 1, RCV, 0, 0))
+			goto out;
+	(void)itest_pump(all, 1, 300, NULL, NULL);
+	k0 = last_k;
+	last_k = -1;
+	uo = 0;
+	got_b = raw_drain(&b, &lf, &ls, &last_k, &uo);
+	IT_ASSERT(got_a == 20 && got_b == 25 && uo == 0, "the first link got "
+	    "%u of 20 (last k %ld) and confirmed none; the second got %u "
+	    "(the 20 again, then 5 more), %u out of order", got_a, k0, got_b,
+	    uo);
+out:
+	itest_raw_close(&a);
+	itest_raw_close(&b);
+	tdev_free(s);
+}
+
+static void
+test_1t_stop(void)
+{
+	IT_ASSERT(itest_server_stop(&srv_1t) == 0, "SIGTERM: status 0");
+}
+
 /* ---- suite: audit -------------------------------------------------- */
 
 static struct itest_server srv_au;
@@ -834,6 +924,10 @@ init_store_tests(void)
 	CU_add_test(s, "a device that never confirms holds 256; the rest "
 	    "waits in the store", test_bound);
 	CU_add_test(s, "SIGTERM: exit status 0", test_bd_stop);
+	s = CU_add_suite("store: one thread", t1_init, t1_clean);
+	CU_add_test(s, "a second login on the same thread replaces the first; "
+	    "its unconfirmed come first", test_replace_same_thread);
+	CU_add_test(s, "SIGTERM: exit status 0", test_1t_stop);
 	s = CU_add_suite("store: audit", au_init, au_clean);
 	CU_add_test(s, "a stored message's audit trail, chained",
 	    test_audit_trail);
