@@ -277,10 +277,13 @@ load_counts(struct store *st)
 	memset(st->count, 0, sizeof(st->count));
 	st->bytes = 0;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		uint16_t node = (uint16_t)sqlite3_column_int64(q, 0);
+		int64_t dest = sqlite3_column_int64(q, 0);
+		uint16_t node = (uint16_t)dest;
 
-		st->count[node] = (uint32_t)sqlite3_column_int64(q, 1);
 		st->bytes += (uint64_t)sqlite3_column_int64(q, 2);
+		if (dest >> 16 != s->region)
+			continue;	/* held for another region (§5.3) */
+		st->count[node] = (uint32_t)sqlite3_column_int64(q, 1);
 		atomic_store(&s->backlog[node], 1);
 	}
 	sqlite3_finalize(q);
