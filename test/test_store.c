@@ -898,6 +898,42 @@ out:
 	tdev_free(r);
 }
 
+/* ---- suite: samples ------------------------------------------------ */
+
+/* etc/NAME.conf, with the run's PKI and a registry, passes PROG -n. */
+static int
+sample_ok(const char *name, const char *prog, const char *reg)
+{
+	char cmd[PATH_MAX * 6];
+	const char *argv[] = { "sh", "-c", cmd, NULL };
+
+	itest_fmt(cmd, sizeof(cmd), "sed -e 's|/etc/nap/pki/00010000|%s/"
+	    "00010000|; s|/etc/nap/pki/00000000|%s/00000000|; s|/etc/nap/pki/|"
+	    "%s/|; s|/var/lib/nap/registry.db|%s|; s|^pid-file.*||' "
+	    "%s/etc/%s.conf > %s/%s.conf && %s -n -f %s/%s.conf", itest.pki,
+	    itest.pki, itest.pki, reg, itest.src, name, itest.work, name,
+	    prog, itest.work, name);
+	return itest_run(argv);
+}
+
+/* The sample configurations are valid for the servers that read them. */
+static void
+test_samples(void)
+{
+	char reg[PATH_MAX], dom[PATH_MAX], plat[PATH_MAX];
+
+	if (!IT_ASSERT(itest_platform_init() == 0, "the platform's "
+	    "certificate") || itest_registry_new("samples", reg, sizeof(reg))
+	    == -1)
+		return;
+	itest_fmt(dom, sizeof(dom), "%s/domain/nap-domain", itest.build);
+	itest_fmt(plat, sizeof(plat), "%s/platform/nap-platform", itest.build);
+	IT_ASSERT(sample_ok("nap-domain", dom, reg) == 0, "etc/nap-domain.conf "
+	    "passes nap-domain -n (see the commands log)");
+	IT_ASSERT(sample_ok("nap-platform", plat, reg) == 0,
+	    "etc/nap-platform.conf passes nap-platform -n");
+}
+
 void
 init_store_tests(void)
 {
@@ -928,6 +964,8 @@ init_store_tests(void)
 	CU_add_test(s, "a second login on the same thread replaces the first; "
 	    "its unconfirmed come first", test_replace_same_thread);
 	CU_add_test(s, "SIGTERM: exit status 0", test_1t_stop);
+	s = CU_add_suite("samples", NULL, NULL);
+	CU_add_test(s, "etc/*.conf pass the servers' -n", test_samples);
 	s = CU_add_suite("store: audit", au_init, au_clean);
 	CU_add_test(s, "a stored message's audit trail, chained",
 	    test_audit_trail);
