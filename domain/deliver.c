@@ -467,8 +467,9 @@ deliver_to_code(struct server *s, struct worker *w, struct outbox *ob,
 			    0);
 		return;
 	}
-	log_warnx("frame for %08X dropped: it logs in and out too fast",
-	    it->to);
+	/* It logs in and out faster than we look: the store keeps it for
+	 * its next login. */
+	(void)store_put(s->store, it, frame, 0);
 }
 
 /* A receipt for msg (code 0: Ack with status text; else Error). */

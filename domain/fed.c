@@ -657,9 +657,17 @@ incoming(struct fed *f, const uint8_t *frame, size_t len,
 	int rc, offline, confirm = h->type >= 1000 || h->type == 5 ||
 	    h->type == 6;
 
-	if (env_code_region(h->to) != s->region || !env_code_is_device(h->to)) {
-		log_info("dropped a type %u frame for %08X from the platform",
+	if (env_code_region(h->to) != s->region) {	/* the platform erred */
+		log_warnx("dropped a type %u frame for %08X from the platform",
 		    h->type, h->to);
+		return;
+	}
+	if (!env_code_is_device(h->to)) {
+		/* §5 case 2 from another region: no subscriber here yet. */
+		item_from_header(s, &it, h);
+		if (h->type >= 1000)
+			refused_in(f, &it, 404, "no subscriber for this type "
+			    "here");
 		return;
 	}
 	if (confirm && nap_dup_check(f->dup, h->from, h->session, h->seq) ==
