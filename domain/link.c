@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -19,6 +18,7 @@
 #include "domain.h"
 #include "log.h"
 #include "tls.h"
+#include "tlsbev.h"
 
 static void	read_cb(struct bufferevent *, void *);
 static void	event_cb(struct bufferevent *, short, void *);
@@ -33,7 +33,6 @@ static void	set_online(struct link *, const char *resume);
 static void	resume_wanted(struct link *, const uint8_t *, size_t, char *);
 static void	choose_session(struct link *, const char *);
 static void	close_poll(evutil_socket_t, short, void *);
-static size_t	link_unsent(struct link *);
 static int	identify(struct link *);
 static void	account_input(struct link *, size_t);
 static bool	pin_matches(struct link *, const char *);
@@ -43,7 +42,6 @@ void
 link_adopt(struct worker *w, int fd)
 {
 	struct server *s = w->srv;
-	struct bufferevent *under;
 	struct link *l;
 	SSL *ssl;
 	size_t hi = w->srv->conf.max_frame + 4 + 16384;
@@ -60,30 +58,15 @@ link_adopt(struct worker *w, int fd)
 	l->w = w;
 	l->id = atomic_fetch_add(&s->next_id, 1) + 1;
 	l->state = L_HANDSHAKE;
-	/*
-	 * A TLS filter over a socket buffer event: records go to memory and
-	 * leave in one writev per loop turn, instead of one write(2) per
-	 * record (the shared bench relay does the same).
-	 */
-	if ((under = bufferevent_socket_new(w->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) != NULL) {
-		bufferevent_set_max_single_read(under, 65536);
-		l->bev = bufferevent_openssl_filter_new(w->base, under, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-		if (l->bev == NULL)
-			bufferevent_free(under);
-	}
-	if (l->bev == NULL) {
+	/* A TLS filter over a socket buffer event (common/tlsbev.c); input
+	 * held per link is one frame plus a read (§2).  On failure it has
+	 * closed fd and freed ssl. */
+	if ((l->bev = tlsbev_accept(w->base, fd, ssl, hi)) == NULL) {
 		log_warnx("accept: cannot create a TLS buffer event");
-		SSL_free(ssl);
-		close(fd);
 		free(l);
 		return;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
 	bufferevent_setcb(l->bev, read_cb, NULL, event_cb, l);
-	/* Bound the input held per link: one frame plus a read (§2). */
-	bufferevent_setwatermark(l->bev, EV_READ, 0, hi);
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
 	l->since = w->now;
 	l->last_rx = mono_ms();
@@ -99,7 +82,6 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct link *l = arg;
 	char err[160];
-	unsigned long e;
 
 	if (l->state == L_CLOSING) {	/* flush timed out or failed */
 		if (what & BEV_EVENT_CONNECTED)
@@ -112,12 +94,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
-		e = bufferevent_get_openssl_error(bev);
-		if (e != 0)
-			ERR_error_string_n(e, err, sizeof(err));
-		else
-			snprintf(err, sizeof(err), "connection error");
-		link_close(l, err);
+		link_close(l, tlsbev_error(bev, err, sizeof(err)));
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
@@ -532,31 +509,17 @@ link_close(struct link *l, const char *why)
 		log_warnx("link %u: cannot schedule its release", l->id);
 }
 
-/* Bytes still on their way out: in the TLS filter or under it. */
-static size_t
-link_unsent(struct link *l)
-{
-	struct bufferevent *under = bufferevent_get_underlying(l->bev);
-
-	return evbuffer_get_length(bufferevent_get_output(l->bev)) +
-	    (under ? evbuffer_get_length(bufferevent_get_output(under)) : 0);
-}
-
 static void
 close_poll(evutil_socket_t fd, short ev, void *arg)
 {
 	struct link *l = arg;
 	struct timeval tick = { 0, 10000 };
-	SSL *ssl = bufferevent_openssl_get_ssl(l->bev);
 
 	(void)fd;
 	(void)ev;
-	if (evbuffer_get_length(bufferevent_get_output(l->bev)) == 0 &&
-	    !l->shut && ssl != NULL && SSL_is_init_finished(ssl)) {
-		l->shut = 1;
-		(void)SSL_shutdown(ssl);	/* close_notify (§5 Logout) */
-	}
-	if (link_unsent(l) == 0 || l->w->now - l->since >= CLOSE_DEADLINE) {
+	/* Flushed, close_notify sent (§5 Logout) and out: free it. */
+	if (tlsbev_close_step(l->bev, &l->shut) ||
+	    l->w->now - l->since >= CLOSE_DEADLINE) {
 		link_free(l);
 		return;
 	}

@@ -13,7 +13,6 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <event2/bufferevent_ssl.h>
 
@@ -21,6 +20,7 @@
 #include "frames.h"
 #include "log.h"
 #include "tls.h"
+#include "tlsbev.h"
 
 static void	up_read(struct bufferevent *, void *);
 static void	up_event(struct bufferevent *, short, void *);
@@ -165,7 +165,6 @@ up_event(struct bufferevent *bev, short what, void *arg)
 	struct uplink *u = arg;
 	uint32_t code;
 	char err[200];
-	unsigned long e;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		int one = 1;
@@ -187,14 +186,9 @@ up_event(struct bufferevent *bev, short what, void *arg)
 		up_login(u);
 		return;
 	}
-	if (what & BEV_EVENT_ERROR) {
-		e = bufferevent_get_openssl_error(bev);
-		if (e != 0)
-			ERR_error_string_n(e, err, sizeof(err));
-		else
-			snprintf(err, sizeof(err), "connection error");
-		uplink_fail(u, err);
-	} else if (what & BEV_EVENT_EOF) {
+	if (what & BEV_EVENT_ERROR)
+		uplink_fail(u, tlsbev_error(bev, err, sizeof(err)));
+	else if (what & BEV_EVENT_EOF) {
 		up_read(bev, u);
 		if (u->bev != NULL)
 			uplink_fail(u, u->state == U_CONN ? "connection refused "
