@@ -15,9 +15,11 @@
 #include "domain.h"
 #include "log.h"
 #include "storedb.h"
+#include "server_keys.h"
 #include "tls.h"
 
 #define K(f)	offsetof(struct dconf, f)
+_Static_assert(SERVER_MAX_THREADS <= MAX_WORKERS, "threads key range");
 
 /* Every key is also a --option of the same name (DESIGN.md §9). */
 static const struct conf_key dkeys[] = {
@@ -25,32 +27,13 @@ static const struct conf_key dkeys[] = {
 	    "address to accept device links on (port 0: any free port)" },
 	{ "cert", CONF_STR, K(cert), NULL, 0, 0,
 	    "this server's certificate; its CN RRRR0000 is its code" },
-	{ "key", CONF_STR, K(key), NULL, 0, 0, "its private key" },
-	{ "ca", CONF_STR, K(ca), NULL, 0, 0, "the federation's CA" },
-	{ "crl", CONF_STR, K(crl), NULL, 0, 0,
-	    "certificate revocation list (checked on every link)" },
-	{ "heartbeat-interval", CONF_INT, K(hb_interval), "30", 1, 86400,
-	    "seconds of silence before a peer sends Check" },
-	{ "heartbeat-timeout", CONF_INT, K(hb_timeout), "90", 2, 172800,
-	    "seconds of silence before a link is closed" },
+	SERVER_CONF_KEYS(struct dconf),
 	AUDIT_CONF_KEYS(struct dconf, ak),
-	{ "log-level", CONF_LEVEL, K(log_level), "info", 0, 0,
-	    "error, warn, info or debug" },
-	{ "port-file", CONF_STR, K(port_file), NULL, 0, 0,
-	    "write the bound port here once accepting" },
-	{ "pid-file", CONF_STR, K(pid_file), NULL, 0, 0, "PID file" },
-	{ "threads", CONF_INT, K(threads), "0", 0, MAX_WORKERS,
-	    "I/O threads (0: one per core)" },
-	{ "max-frame", CONF_SIZE, K(max_frame), "1M", 2048, 16777216,
-	    "largest frame of the federation (§2)" },
 	{ "output-cap", CONF_SIZE, K(out_cap), "4M", 65536, 1073741824,
 	    "bytes queued to a device before it is closed as a slow reader" },
 	{ "uplink-output-cap", CONF_SIZE, K(uplink_cap), "64M", 1048576,
 	    17179869184L, "bytes queued to one platform server before its "
 	    "uplink is dropped and its traffic moved (§5)" },
-	{ "input-cap", CONF_SIZE, K(in_cap), "256M", 1048576, 68719476736L,
-	    "bytes of incomplete frames held across all links (§2)" },
-	{ "syslog", CONF_BOOL, K(syslog), "no", 0, 0, "log to syslog" },
 	{ "registry", CONF_STR, K(registry), NULL, 0, 0,
 	    "the device registry (SQLite; nap-ctl edits it)" },
 	{ "store", CONF_STR, K(store), NULL, 0, 0,

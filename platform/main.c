@@ -13,9 +13,11 @@
 #include "daemon.h"
 #include "log.h"
 #include "platform.h"
+#include "server_keys.h"
 #include "tls.h"
 
 #define K(f)	offsetof(struct pconf, f)
+_Static_assert(SERVER_MAX_THREADS <= IOP_MAX_WORKERS, "threads key range");
 
 /* Every key is also a --option of the same name (DESIGN.md §9). */
 static const struct conf_key pkeys[] = {
@@ -23,29 +25,10 @@ static const struct conf_key pkeys[] = {
 	    "address to accept domain and device links on (port 0: any)" },
 	{ "cert", CONF_STR, K(cert), NULL, 0, 0,
 	    "this server's certificate; its CN must be 00000000" },
-	{ "key", CONF_STR, K(key), NULL, 0, 0, "its private key" },
-	{ "ca", CONF_STR, K(ca), NULL, 0, 0, "the federation's CA" },
-	{ "crl", CONF_STR, K(crl), NULL, 0, 0,
-	    "certificate revocation list (checked on every link)" },
-	{ "heartbeat-interval", CONF_INT, K(hb_interval), "30", 1, 86400,
-	    "seconds of silence before a peer sends Check" },
-	{ "heartbeat-timeout", CONF_INT, K(hb_timeout), "90", 2, 172800,
-	    "seconds of silence before a link is closed" },
+	SERVER_CONF_KEYS(struct pconf),
 	AUDIT_CONF_KEYS(struct pconf, ak),
-	{ "log-level", CONF_LEVEL, K(log_level), "info", 0, 0,
-	    "error, warn, info or debug" },
-	{ "port-file", CONF_STR, K(port_file), NULL, 0, 0,
-	    "write the bound port here once accepting" },
-	{ "pid-file", CONF_STR, K(pid_file), NULL, 0, 0, "PID file" },
-	{ "threads", CONF_INT, K(threads), "0", 0, MAX_WORKERS,
-	    "I/O threads (0: one per core)" },
-	{ "max-frame", CONF_SIZE, K(max_frame), "1M", 2048, 16777216,
-	    "largest frame of the federation (§2)" },
 	{ "output-cap", CONF_SIZE, K(out_cap), "16M", 65536, 1073741824,
 	    "bytes queued to a peer before it is closed as a slow reader" },
-	{ "input-cap", CONF_SIZE, K(in_cap), "256M", 1048576, 68719476736L,
-	    "bytes of incomplete frames held across all links (§2)" },
-	{ "syslog", CONF_BOOL, K(syslog), "no", 0, 0, "log to syslog" },
 	{ NULL, 0, 0, NULL, 0, 0, NULL },
 };
 
