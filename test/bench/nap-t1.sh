@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# nap-t1.sh BENCHDIR BUILDDIR [nap-domain options...]
+# T1 of ../shared/bench for NAP: one nap-domain (--threads 2) holding every
+# device, loadgen's NAP backend with all devices in region 0001 (-O).
+# BENCHDIR is a built copy of the shared bench (make; ONE_REGION=1
+# ./gen-certs.sh N certs1).  N and M as in run.sh (defaults 200, 1000).
+# Prints loadgen's result line.  Starts and stops its own server.
+set -euo pipefail
+bench=$(cd "$1" && pwd); build=$(cd "$2" && pwd); shift 2
+N=${N:-200}; M=${M:-$((200000 / N))}
+work=$(mktemp -d /tmp/nap-t1.XXXXXX)
+trap 'kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+"$build/tools/nap-ctl" --registry "$work/reg.db" init --region 0001 >/dev/null
+"$build/tools/nap-ctl" --registry "$work/reg.db" device add \
+	"00010001-0001$(printf '%04X' "$N")" >/dev/null
+"$build/domain/nap-domain" --threads 2 --listen 127.0.0.1:0 \
+	--port-file "$work/port" --cert "$bench/certs1/server/00010000.crt" \
+	--key "$bench/certs1/server/00010000.key" --ca "$bench/certs1/ca.crt" \
+	--registry "$work/reg.db" --log-level warn "$@" 2> "$work/domain.log" &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+"$bench/loadgen" -b nap -O -s "127.0.0.1:$(cat "$work/port")" \
+	-d "$bench/certs1" -n "$N" -m "$M" -P "$pid" 2>&1 | tail -1
