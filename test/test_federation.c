@@ -1319,6 +1319,75 @@ add_suite(const char *name, CU_InitializeFunc init,
 		CU_add_test(s, t[i].name, t[i].fn);
 }
 
+/* ---- suite 4: domain 1 under valgrind ------------------------------- */
+
+/* P, D1 under valgrind (when $VALGRIND is set), D2. */
+static int
+vg_init(void)
+{
+	char a[3][32];
+	const char *extra[20];
+
+	memset(&P2, 0, sizeof(P2));
+	if (itest.valgrind[0] == '\0')
+		return 0;	/* the tests say they were skipped */
+	if (itest_fed_init() == -1 || platform_start(&P1, "fedvg-p", 0) == -1)
+		return -1;
+	domain_extra(extra, a, P1.port, 0, "30", 0);
+	if (itest_registry_new_region("fedvg-d1", 0x0001, reg1, sizeof(reg1))
+	    == -1 || itest_registry_new_region("fedvg-d2", 0x0002, reg2,
+	    sizeof(reg2)) == -1 || itest_domain_start(&D1, "fedvg-d1",
+	    IT_DOMAIN, reg1, extra, true) == -1 || itest_domain_start(&D2,
+	    "fedvg-d2", IT_DOMAIN2, reg2, extra, false) == -1 ||
+	    !devs_start(false))
+		return -1;
+	return 0;
+}
+
+/*
+ * Every path of the federation in a domain under valgrind: out and in,
+ * receipts both ways, Locate, a region held while its platform is gone
+ * and sent on when it is back; then a clean exit (valgrind's error exit
+ * status otherwise).
+ */
+static void
+test_valgrind_federation(void)
+{
+	int lp, rc;
+
+	if (itest.valgrind[0] == '\0') {
+		printf("skipped: no valgrind ");
+		return;
+	}
+	if (!probe(dev[0], dev[0]->peer) || !probe(dev[NPAIR],
+	    dev[NPAIR]->peer))
+		goto out;
+	(void)locate(dev[0], "<locate code=\"00020001\"/>", &lp);
+	lp = P1.port;
+	if (!IT_ASSERT(itest_server_kill(&P1) == 0, "kill -9 of the platform"))
+		goto out;
+	for (int i = 0; i < 3; i++)	/* held at D1: region 0002 is down */
+		if (!send_k(dev[0]))
+			goto out;
+	pump(itest_ms(500));
+	if (!IT_ASSERT(platform_start(&P1, "fedvg-p", lp) == 0, "the platform "
+	    "back on its port"))
+		goto out;
+	IT_ASSERT(probe(dev[0], dev[0]->peer), "traffic crosses again");
+	(void)pump_until(all_final, DONE_MS);
+	IT_ASSERT(dev[0]->stored == 3 && dev[0]->delivered == 3 &&
+	    dev[NPAIR]->cnt[0] == 1 && dev[NPAIR]->cnt[1] == 1 &&
+	    dev[NPAIR]->cnt[2] == 1, "3 held messages: %u stored and %u "
+	    "delivered receipts, arrived %u %u %u times", dev[0]->stored,
+	    dev[0]->delivered, dev[NPAIR]->cnt[0], dev[NPAIR]->cnt[1],
+	    dev[NPAIR]->cnt[2]);
+out:
+	devs_free();
+	rc = itest_server_stop(&D1);
+	IT_ASSERT(rc == 0, "nap-domain under valgrind: exit status %d (99: "
+	    "valgrind errors; log %s)", rc, D1.log);
+}
+
 void
 init_federation_tests(void)
 {
@@ -1358,6 +1427,11 @@ init_federation_tests(void)
 		    test_dst_crash_unread },
 		{ "SIGTERM: every server exits 0", test_stop_all },
 	};
+	static const struct test_entry vg[] = {
+		{ "a domain under valgrind: out, in, receipts, Locate, held "
+		    "and sent on, clean exit", test_valgrind_federation },
+		{ "SIGTERM: every server exits 0", test_stop_all },
+	};
 
 	add_suite("federation: one platform", one_init, one,
 	    sizeof(one) / sizeof(one[0]));
@@ -1365,4 +1439,6 @@ init_federation_tests(void)
 	    sizeof(two) / sizeof(two[0]));
 	add_suite("federation: destination restart", dst_init, dst,
 	    sizeof(dst) / sizeof(dst[0]));
+	add_suite("federation: valgrind", vg_init, vg,
+	    sizeof(vg) / sizeof(vg[0]));
 }
