@@ -934,6 +934,29 @@ test_samples(void)
 	    "etc/nap-platform.conf passes nap-platform -n");
 }
 
+/* nap-bench against a real domain: every message arrives (exit 0). */
+static void
+test_nap_bench(void)
+{
+	struct itest_server srv;
+	char reg[PATH_MAX], bin[PATH_MAX], server[32];
+	const char *argv[] = { bin, "-s", server, "-d", itest.pki, "-n", "20",
+	    "-m", "50", "-D", "60", NULL };
+	int rc;
+
+	memset(&srv, 0, sizeof(srv));
+	if (itest_registry_new("bench", reg, sizeof(reg)) == -1 ||
+	    !IT_ASSERT(itest_server_start(&srv, "bench", reg, NULL, false) ==
+	    0, "nap-domain starts"))
+		return;
+	itest_fmt(bin, sizeof(bin), "%s/tools/nap-bench", itest.build);
+	itest_fmt(server, sizeof(server), "127.0.0.1:%d", srv.port);
+	rc = itest_run(argv);
+	IT_ASSERT(rc == 0, "nap-bench -n 20 -m 50: exit %d (its line is in "
+	    "the commands log)", rc);
+	IT_ASSERT(itest_server_stop(&srv) == 0, "SIGTERM: status 0");
+}
+
 void
 init_store_tests(void)
 {
@@ -964,8 +987,10 @@ init_store_tests(void)
 	CU_add_test(s, "a second login on the same thread replaces the first; "
 	    "its unconfirmed come first", test_replace_same_thread);
 	CU_add_test(s, "SIGTERM: exit status 0", test_1t_stop);
-	s = CU_add_suite("samples", NULL, NULL);
+	s = CU_add_suite("tools", NULL, NULL);
 	CU_add_test(s, "etc/*.conf pass the servers' -n", test_samples);
+	CU_add_test(s, "nap-bench: 20 devices x 50 messages, all arrive",
+	    test_nap_bench);
 	s = CU_add_suite("store: audit", au_init, au_clean);
 	CU_add_test(s, "a stored message's audit trail, chained",
 	    test_audit_trail);
