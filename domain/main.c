@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
+#include "boot.h"
 #include "daemon.h"
 #include "domain.h"
 #include "log.h"
@@ -60,6 +60,7 @@ static const struct conf_key dkeys[] = {
 static struct server srv;
 
 static int	check_conf(struct server *, int, char *, size_t);
+static int	check_conf_cb(void *, int, char *, size_t);
 static int	audit_start(struct server *, char *, size_t);
 static void	on_signal(evutil_socket_t, short, void *);
 static long	ncores(void);
@@ -131,6 +132,12 @@ check_conf(struct server *s, int create, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+check_conf_cb(void *arg, int create, char *err, size_t errlen)
+{
+	return check_conf(arg, create, err, errlen);
+}
+
 /* §8: the audit log, when configured. */
 static int
 audit_start(struct server *s, char *err, size_t errlen)
@@ -162,48 +169,16 @@ int
 main(int argc, char **argv)
 {
 	struct server *s = &srv;
-	struct conf_cli cli;
 	struct event *sig[3];
 	const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
 	char err[512];
-	uint8_t rnd[8];
+	const struct boot b = { "nap-domain", dkeys, &s->conf,
+	    &s->conf.log_level, &s->conf.syslog, &s->conf.pid_file,
+	    check_conf_cb, s };
 
-	log_init("nap-domain", 0, LOG_INFO);
-	if (conf_init(dkeys, &s->conf, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	if (conf_parse_args(dkeys, &s->conf, argc, argv, &cli, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "nap-domain: %s\n", err);
-		exit(cli.usage ? 2 : 1);
-	}
-	if (cli.help) {
-		conf_usage(dkeys, "nap-domain", stdout);
-		exit(0);
-	}
-	log_setlevel(s->conf.log_level);
-	if (check_conf(s, !cli.check_only, err, sizeof(err)) == -1) {
-		fprintf(stderr, "nap-domain: %s\n", err);
-		exit(1);
-	}
-	if (cli.check_only) {
-		if (cli.verbose)
-			conf_dump(dkeys, &s->conf, stdout);
-		fprintf(stderr, "nap-domain: configuration OK\n");
-		exit(0);
-	}
-	if (s->conf.syslog || cli.daemon)
-		log_init("nap-domain", 1, s->conf.log_level);
-	signal(SIGPIPE, SIG_IGN);
-	if (cli.daemon && daemonize() == -1)
-		fatal("daemonize");
-	if (s->conf.pid_file != NULL && pidfile_create(s->conf.pid_file, err,
-	    sizeof(err)) == -1)
-		fatalx("%s", err);
+	boot(&b, argc, argv);
 	/* §3: a message a server creates carries its token, new each start. */
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		fatalx("RAND_bytes failed");
-	for (int i = 0; i < 8; i++)
-		snprintf(s->token + 2 * i, 3, "%02X", rnd[i]);
+	frame_token(s->token);
 	pthread_mutex_init(&s->ctx_mu, NULL);
 	pthread_mutex_init(&s->sess_mu, NULL);
 	if (audit_start(s, err, sizeof(err)) == -1)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "audit_rec.h"
+#include "boot.h"
 #include "daemon.h"
 #include "log.h"
 #include "platform.h"
@@ -49,6 +50,14 @@ ncores(void)
 }
 
 /* Checks that span keys, and the files they name. */
+/* boot(): -n creates nothing here either way. */
+static int
+check_conf_cb(void *arg, int create, char *err, size_t errlen)
+{
+	(void)create;
+	return check_conf(arg, err, errlen);
+}
+
 static int
 check_conf(struct server *s, char *err, size_t errlen)
 {
@@ -134,40 +143,12 @@ int
 main(int argc, char **argv)
 {
 	struct server *s = &srv;
-	struct conf_cli cli;
 	char err[512];
+	const struct boot b = { "nap-platform", pkeys, &s->conf,
+	    &s->conf.log_level, &s->conf.syslog, &s->conf.pid_file,
+	    check_conf_cb, s };
 
-	log_init("nap-platform", 0, LOG_INFO);
-	if (conf_init(pkeys, &s->conf, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	if (conf_parse_args(pkeys, &s->conf, argc, argv, &cli, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "nap-platform: %s\n", err);
-		exit(cli.usage ? 2 : 1);
-	}
-	if (cli.help) {
-		conf_usage(pkeys, "nap-platform", stdout);
-		exit(0);
-	}
-	log_setlevel(s->conf.log_level);
-	if (check_conf(s, err, sizeof(err)) == -1) {
-		fprintf(stderr, "nap-platform: %s\n", err);
-		exit(1);
-	}
-	if (cli.check_only) {
-		if (cli.verbose)
-			conf_dump(pkeys, &s->conf, stdout);
-		fprintf(stderr, "nap-platform: configuration OK\n");
-		exit(0);
-	}
-	if (s->conf.syslog || cli.daemon)
-		log_init("nap-platform", 1, s->conf.log_level);
-	signal(SIGPIPE, SIG_IGN);
-	if (cli.daemon && daemonize() == -1)
-		fatal("daemonize");
-	if (s->conf.pid_file != NULL && pidfile_create(s->conf.pid_file, err,
-	    sizeof(err)) == -1)
-		fatalx("%s", err);
+	boot(&b, argc, argv);
 	/* §3: a message a server creates carries its token, new each start. */
 	frame_token(s->token);
 	/* §8: before the workers start, so that every message is on record. */
