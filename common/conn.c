@@ -165,9 +165,9 @@ account_input(struct conn *c, size_t partial)
 	set->held += partial;
 	set->held -= c->held;
 	c->held = partial;
-	if (partial > 0 && set->held > set->held_cap && !c->paused) {
-		c->paused = 1;
-		bufferevent_disable(c->bev, EV_READ);
+	if (partial > 0 && set->held > set->held_cap &&
+	    !(c->paused & CONN_PAUSE_INPUT)) {
+		conn_pause(c, CONN_PAUSE_INPUT, true);
 		log_warnx("link %u: %08X paused: %zu bytes of partial frames "
 		    "held by this thread", c->id, c->code, set->held);
 	}
@@ -268,10 +268,9 @@ conn_sweep(struct connset *set)
 				conn_close(c, "heartbeat timeout");
 			else if (c->held > 0 && now_ms - c->partial_since >= hb)
 				conn_close(c, "frame not completed in time");
-			else if (c->paused && set->held <= set->held_cap / 2) {
-				c->paused = 0;
-				bufferevent_enable(c->bev, EV_READ);
-			}
+			else if ((c->paused & CONN_PAUSE_INPUT) &&
+			    set->held <= set->held_cap / 2)
+				conn_pause(c, CONN_PAUSE_INPUT, false);
 			break;
 		case C_HANDSHAKE:
 		case C_LOGIN:
@@ -284,6 +283,45 @@ conn_sweep(struct connset *set)
 			break;
 		}
 	}
+}
+
+void
+conn_pause(struct conn *c, int why, bool on)
+{
+	int was = c->paused;
+
+	c->paused = on ? was | why : was & ~why;
+	if (was == 0 && c->paused != 0)
+		bufferevent_disable(c->bev, EV_READ);
+	else if (was != 0 && c->paused == 0)
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+/*
+ * §8 stop-accepting: while the audit writer cannot keep the records,
+ * logged-in links are not read.  Their silence is ours, not theirs: the
+ * heartbeat deadline is pushed on meanwhile (call it every tick, before
+ * conn_sweep()).
+ */
+void
+conn_hold_all(struct connset *set, bool hold)
+{
+	struct conn *c;
+	int64_t now = mono_ms();
+
+	if (!hold && !set->holding)
+		return;
+	for (c = set->links; c != NULL; c = c->next) {
+		if (c->state != C_ONLINE)
+			continue;
+		conn_pause(c, CONN_PAUSE_HOLD, hold);
+		if (hold)
+			c->last_rx = now;
+	}
+	if (hold != set->holding)
+		log_warnx("worker %d: audit: %s reading from links",
+		    set->io->idx, hold ? "stopped" : "resumed");
+	set->holding = hold;
 }
 
 void

@@ -49,7 +49,9 @@ struct conn {
 	int			 shut;		/* close_notify sent */
 	size_t			 held;		/* bytes of a partial frame */
 	int64_t			 partial_since;	/* its first byte, ms */
-	int			 paused;	/* reading stopped (input cap) */
+	int			 paused;	/* reading stopped: CONN_PAUSE_* */
+#define CONN_PAUSE_INPUT 1			/* input-cap (§2) */
+#define CONN_PAUSE_HOLD	2			/* audit stop-accepting (§8) */
 	uint32_t		 skip;		/* oversized body bytes to drop */
 	struct conn		*prev, *next;	/* the set's list */
 };
@@ -79,6 +81,7 @@ struct connset {
 	long			 hb_timeout;	/* §5, seconds */
 	size_t			 held;		/* partial-frame bytes, all */
 	size_t			 held_cap;	/* this worker's share */
+	bool			 holding;	/* conn_hold_all() */
 };
 
 /*
@@ -98,6 +101,11 @@ void	conn_close(struct conn *, const char *why);
 bool	conn_count_error(struct conn *);
 /* Deadlines of every link of the set (call a few times a second). */
 void	conn_sweep(struct connset *);
+/* Reading stops while any reason (CONN_PAUSE_*) holds. */
+void	conn_pause(struct conn *, int why, bool on);
+/* §8 stop-accepting: no link is read while hold is true, and their
+ * heartbeat deadlines wait (call it every tick). */
+void	conn_hold_all(struct connset *, bool hold);
 /* Stop: closes every link not yet closing. */
 void	conn_close_all(struct connset *, const char *why);
 /* After the loop ended: frees every link (no callback runs). */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -71,18 +72,18 @@ worker_init(struct iopool *p, struct iop_worker *w, int idx)
 	    NULL || event_add(w->tick, &quarter) == -1)
 		return -1;
 	w->now = (time_t)(mono_ms() / 1000);
-	for (int i = 0; i < p->n; i++)
-		if ((w->outq[i] = evbuffer_new()) == NULL)
-			return -1;
-	return 0;
+	return iop_outbox_init(&w->out, p->n);
 }
 
 int
 iopool_init(struct iopool *p, int n, struct iop_worker **ws,
-    const struct iop_ops *ops)
+    const struct iop_ops *ops, size_t isz)
 {
+	if (isz < sizeof(struct iop_head) || isz > IOP_ITEM_MAX)
+		return -1;
 	p->ops = ops;
 	p->n = n;
+	p->isz = isz;
 	for (int i = 0; i < n; i++) {
 		p->w[i] = ws[i];
 		if (worker_init(p, ws[i], i) == -1)
@@ -91,46 +92,87 @@ iopool_init(struct iopool *p, int n, struct iop_worker **ws,
 	return 0;
 }
 
-void
-iop_send(struct iop_worker *w, int dest, const struct iop_item *it,
-    const uint8_t *frame)
+static uint32_t
+item_len(const void *item)
 {
-	if (dest == w->idx) {
-		w->pool->ops->item(w, it, frame);
-		return;
-	}
-	evbuffer_add(w->outq[dest], it, sizeof(*it));
-	if (it->len > 0)
-		evbuffer_add(w->outq[dest], frame, it->len);
-	w->dirty |= 1ull << dest;
+	struct iop_head h;
+
+	memcpy(&h, item, sizeof(h));
+	return h.len;
 }
 
-/* One lock per destination worker. */
+void
+iop_send(struct iop_worker *w, int dest, void *item, const uint8_t *frame)
+{
+	if (dest == w->idx) {
+		w->pool->ops->item(w, item, frame);
+		return;
+	}
+	iop_outbox_add(&w->out, dest, item, w->pool->isz, frame,
+	    item_len(item), NULL, 0);
+}
+
 void
 iop_flush(struct iop_worker *w)
 {
-	struct iopool *p = w->pool;
+	iop_outbox_flush(w->pool, &w->out);
+}
 
-	while (w->dirty != 0) {
-		int d = __builtin_ctzll(w->dirty);
+int
+iop_outbox_init(struct iop_outbox *ob, int n)
+{
+	for (int i = 0; i < n; i++)
+		if ((ob->q[i] = evbuffer_new()) == NULL)
+			return -1;
+	return 0;
+}
+
+void
+iop_outbox_free(struct iop_outbox *ob, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ob->q[i] != NULL) {
+			evbuffer_free(ob->q[i]);
+			ob->q[i] = NULL;
+		}
+}
+
+void
+iop_outbox_add(struct iop_outbox *ob, int dest, const void *item, size_t isz,
+    const void *a, size_t alen, const void *b, size_t blen)
+{
+	evbuffer_add(ob->q[dest], item, isz);
+	if (alen > 0)
+		evbuffer_add(ob->q[dest], a, alen);
+	if (blen > 0)
+		evbuffer_add(ob->q[dest], b, blen);
+	ob->dirty |= 1ull << dest;
+}
+
+/* One lock and one wake-up per destination worker and batch. */
+void
+iop_outbox_flush(struct iopool *p, struct iop_outbox *ob)
+{
+	while (ob->dirty != 0) {
+		int d = __builtin_ctzll(ob->dirty);
 		struct iop_worker *o = p->w[d];
 
-		w->dirty &= w->dirty - 1;
+		ob->dirty &= ob->dirty - 1;
 		pthread_mutex_lock(&o->mu);
-		evbuffer_add_buffer(o->inbox, w->outq[d]);
+		evbuffer_add_buffer(o->inbox, ob->q[d]);
 		pthread_mutex_unlock(&o->mu);
 		event_active(o->wake, EV_READ, 0);
 	}
 }
 
 void
-iop_post_all(struct iopool *p, const struct iop_item *it)
+iop_post_all(struct iopool *p, const void *item)
 {
 	for (int i = 0; i < p->n; i++) {
 		struct iop_worker *o = p->w[i];
 
 		pthread_mutex_lock(&o->mu);
-		evbuffer_add(o->inbox, it, sizeof(*it));
+		evbuffer_add(o->inbox, item, p->isz);
 		pthread_mutex_unlock(&o->mu);
 		event_active(o->wake, EV_READ, 0);
 	}
@@ -139,14 +181,17 @@ iop_post_all(struct iopool *p, const struct iop_item *it)
 static void
 drain_inbox(struct iop_worker *w, struct evbuffer *in)
 {
-	struct iop_item it;
+	_Alignas(max_align_t) uint8_t it[IOP_ITEM_MAX];
+	size_t isz = w->pool->isz;
+	uint32_t len;
 	uint8_t *f;
 
-	while (evbuffer_get_length(in) >= sizeof(it)) {
-		evbuffer_remove(in, &it, sizeof(it));
-		f = it.len ? evbuffer_pullup(in, it.len) : NULL;
-		w->pool->ops->item(w, &it, f);
-		evbuffer_drain(in, it.len);
+	while (evbuffer_get_length(in) >= isz) {
+		evbuffer_remove(in, it, isz);
+		len = item_len(it);
+		f = len ? evbuffer_pullup(in, len) : NULL;
+		w->pool->ops->item(w, it, f);
+		evbuffer_drain(in, len);
 	}
 	iop_flush(w);
 }
@@ -289,6 +334,12 @@ iopool_reload(struct iopool *p)
 }
 
 void
+iopool_hold_accept(struct iopool *p, int hold)
+{
+	listener_hold(&p->lis, hold);
+}
+
+void
 iopool_free(struct iopool *p)
 {
 	for (int i = 0; i < p->n; i++) {
@@ -296,9 +347,7 @@ iopool_free(struct iopool *p)
 
 		if (w == NULL)
 			continue;
-		for (int j = 0; j < p->n; j++)
-			if (w->outq[j] != NULL)
-				evbuffer_free(w->outq[j]);
+		iop_outbox_free(&w->out, p->n);
 		if (w->inbox != NULL)
 			evbuffer_free(w->inbox);
 		if (w->wake != NULL)

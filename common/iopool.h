@@ -28,14 +28,35 @@
 
 #define IOP_MAX_WORKERS	64
 
-/* What crosses between workers; len bytes of frame follow it. */
+/*
+ * What crosses between workers: an item, then len bytes of frame.  A
+ * server may use struct iop_item as it is, or its own item that begins
+ * with IOP_ITEM_HEAD (the pool reads only those fields) and passes its
+ * size to iopool_init().
+ */
+#define IOP_ITEM_HEAD							\
+	uint8_t		kind;		/* the server's, from 1 */	\
+	uint8_t		flags;						\
+	uint16_t	node;		/* a node code */		\
+	uint32_t	id;		/* a link id */			\
+	uint32_t	len		/* bytes of frame after it */
+struct iop_head {
+	IOP_ITEM_HEAD;
+};
 struct iop_item {
-	uint8_t		kind;		/* the server's, from 1 */
-	uint8_t		flag;
-	uint32_t	code;		/* a code, a node, a region... */
-	uint32_t	id;		/* a link id */
-	uint32_t	len;
+	IOP_ITEM_HEAD;
+	uint32_t	code;		/* a code, a region... */
 	uint64_t	aux;
+};
+
+/*
+ * Items for other workers, batched: one evbuffer per destination,
+ * moved to its inbox under one lock by iop_outbox_flush().  Each worker
+ * has one; a thread of the server's own (a store writer) may keep one.
+ */
+struct iop_outbox {
+	struct evbuffer		*q[IOP_MAX_WORKERS];
+	uint64_t		 dirty;		/* q bits with items */
 };
 
 struct iopool;
@@ -51,8 +72,7 @@ struct iop_worker {
 	int			*newfds;
 	size_t			 nnew, capnew;
 	int			 stop_req, reload_req;
-	struct evbuffer		*outq[IOP_MAX_WORKERS];	/* local batches */
-	uint64_t		 dirty;			/* outq bits */
+	struct iop_outbox	 out;		/* local batches */
 	int			 stopping;
 	struct event		*stop_timer;
 	struct event		*tick;		/* 4 a second */
@@ -65,7 +85,9 @@ struct iop_ops {
 	void	(*start)(struct iop_worker *);	/* before its loop */
 	void	(*end)(struct iop_worker *);	/* after it: free links */
 	void	(*adopt)(struct iop_worker *, int fd);
-	void	(*item)(struct iop_worker *, const struct iop_item *,
+	/* item: the server's item (IOP_ITEM_HEAD first); it may change
+	 * it, the copy is the pool's. */
+	void	(*item)(struct iop_worker *, void *item,
 		    const uint8_t *frame);
 	void	(*tick)(struct iop_worker *);	/* deadlines */
 	void	(*reload)(struct iop_worker *);	/* may be NULL */
@@ -76,17 +98,21 @@ struct iop_ops {
 struct iopool {
 	const struct iop_ops	*ops;
 	int			 n;
+	size_t			 isz;		/* the server's item size */
 	atomic_uint		 rr;
 	struct iop_worker	*w[IOP_MAX_WORKERS];
 	struct listener		 lis;
 };
 
 /*
- * Sets up n (1..IOP_MAX_WORKERS) workers, ws[i] the server's (zeroed).
- * 0, or -1 on no memory (iopool_free() then).
+ * Sets up n (1..IOP_MAX_WORKERS) workers, ws[i] the server's (zeroed),
+ * whose items are isz bytes (sizeof(struct iop_item) or the server's
+ * own, at most IOP_ITEM_MAX).  0, or -1 on no memory (iopool_free()
+ * then).
  */
+#define IOP_ITEM_MAX	256
 int	iopool_init(struct iopool *, int n, struct iop_worker **ws,
-	    const struct iop_ops *);
+	    const struct iop_ops *, size_t isz);
 /*
  * Binds addr on base (the main thread's loop), then starts the threads.
  * 0 with the bound port in pool->lis.port, or -1 with err filled.
@@ -98,14 +124,32 @@ int	iopool_start(struct iopool *, struct event_base *base,
 void	iopool_stop(struct iopool *);
 /* Each worker runs ops->reload soon, on its thread. */
 void	iopool_reload(struct iopool *);
+/* Stops (hold) or resumes accepting connections, on the main thread. */
+void	iopool_hold_accept(struct iopool *, int hold);
 void	iopool_free(struct iopool *);
 
 /*
- * Queues an item (and len bytes of frame) for worker dest, sent with the
- * batch at iop_flush(); dest == w's own index runs ops->item at once.
+ * Queues an item (and its len bytes of frame) for worker dest, sent
+ * with the batch at iop_flush(); dest == w's own index runs ops->item
+ * at once (item may be changed by it).
  */
-void	iop_send(struct iop_worker *w, int dest, const struct iop_item *,
+void	iop_send(struct iop_worker *w, int dest, void *item,
 	    const uint8_t *frame);
+
+/* An outbox for pool p's n workers: 0, or -1 on no memory (free it
+ * with iop_outbox_free() either way). */
+int	iop_outbox_init(struct iop_outbox *, int n);
+void	iop_outbox_free(struct iop_outbox *, int n);
+/*
+ * Adds an item of isz bytes for worker dest, then its frame in two
+ * pieces (a: alen bytes, b: blen; alen + blen is the item's len).
+ */
+void	iop_outbox_add(struct iop_outbox *, int dest, const void *item,
+	    size_t isz, const void *a, size_t alen, const void *b,
+	    size_t blen);
+/* Moves every batch to its worker's inbox: one lock and one wake-up per
+ * destination. */
+void	iop_outbox_flush(struct iopool *, struct iop_outbox *);
 /* Moves every local batch to its worker's inbox. */
 void	iop_flush(struct iop_worker *w);
 /*
@@ -113,6 +157,6 @@ void	iop_flush(struct iop_worker *w);
  * included: items posted under one lock of the caller's reach every
  * worker in the order they were posted.
  */
-void	iop_post_all(struct iopool *, const struct iop_item *);
+void	iop_post_all(struct iopool *, const void *item);
 
 #endif /* NAP_IOPOOL_H */

@@ -15,6 +15,7 @@ static void	accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	accept_err_cb(struct evconnlistener *, void *);
 static void	retry_cb(evutil_socket_t, short, void *);
+static void	gate_cb(evutil_socket_t, short, void *);
 
 /* Both callbacks get the listener's one arg: l, which knows the server's. */
 static void
@@ -47,7 +48,8 @@ retry_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	evconnlistener_enable(l->lis);
+	if (!l->held)	/* a hold outlasts the pause */
+		evconnlistener_enable(l->lis);
 }
 
 int
@@ -94,12 +96,57 @@ listener_open(struct listener *l, struct event_base *base,
 }
 
 void
+listener_hold(struct listener *l, int hold)
+{
+	if (l->lis == NULL || l->held == hold)
+		return;
+	l->held = hold;
+	if (hold)
+		evconnlistener_disable(l->lis);
+	else
+		evconnlistener_enable(l->lis);
+}
+
+/* Four times a second, as the workers' tick. */
+static void
+gate_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct listener *l = arg;
+	int hold = !l->gate_ok(l->gate_arg);
+
+	(void)fd;
+	(void)ev;
+	if (hold != l->held)
+		log_warnx("%s accepting links: %s", hold ? "stopped" :
+		    "resumed", l->gate_why);
+	listener_hold(l, hold);
+}
+
+int
+listener_gate(struct listener *l, struct event_base *base,
+    bool (*ok)(const void *), const void *arg, const char *why)
+{
+	struct timeval tv = { 0, 250000 };
+
+	l->gate_ok = ok;
+	l->gate_arg = arg;
+	l->gate_why = why;
+	if ((l->gate = event_new(base, -1, EV_PERSIST, gate_cb, l)) == NULL ||
+	    event_add(l->gate, &tv) == -1)
+		return -1;
+	return 0;
+}
+
+void
 listener_close(struct listener *l)
 {
 	if (l->lis != NULL)
 		evconnlistener_free(l->lis);
 	if (l->retry != NULL)
 		event_free(l->retry);
+	if (l->gate != NULL)
+		event_free(l->gate);
+	l->gate = NULL;
 	l->lis = NULL;
 	l->retry = NULL;
 }

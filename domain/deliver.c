@@ -33,7 +33,7 @@ store_of(const struct link *l)
 static uint16_t
 node_of(const struct link *l)
 {
-	return (uint16_t)(l->code & 0xffff);
+	return (uint16_t)(l->c.code & 0xffff);
 }
 
 /*
@@ -52,10 +52,10 @@ dlv_start(struct link *l, int replaced)
 	d->cursor = INT64_MIN;
 	d->fetching = d->puts = 0;
 	if (d->bytes == NULL && (d->bytes = evbuffer_new()) == NULL)
-		fatalx("link %u: no memory", l->id);
+		fatalx("link %u: no memory", l->c.id);
 	if (replaced)
 		d->state = D_WAIT;
-	else if (home != 0 && home - 1 != (unsigned)w->idx) {
+	else if (home != 0 && home - 1 != (unsigned)w->io.idx) {
 		/* Messages on the offline path may still be at the old
 		 * home: it stores them, then the store says drain. */
 		d->state = D_WAIT;
@@ -79,7 +79,7 @@ fetch(struct link *l)
 	room = max - d->n;
 	d->fetching = 1;
 	d->puts = 0;
-	store_fetch(store_of(l), node_of(l), l->w->idx, l->id, d->cursor,
+	store_fetch(store_of(l), node_of(l), l->w->io.idx, l->c.id, d->cursor,
 	    room < PAGE_ROWS ? room : PAGE_ROWS);
 }
 
@@ -134,7 +134,7 @@ write_ent(struct link *l, const struct item *it, const uint8_t *frame)
 	}
 	evbuffer_add(d->bytes, frame, it->len);
 	if (l->w->srv->audit != NULL) {
-		audit_item(l->w->srv, AUDIT_OUT, l->code, AUDIT_DELIVERED, 0, it,
+		audit_item(l->w->srv, AUDIT_OUT, l->c.code, AUDIT_DELIVERED, 0, it,
 		    frame);
 		audit_count(l, it->type, true, it->len);
 	}
@@ -249,12 +249,12 @@ audit_confirmed(struct link *l, uint32_t n)
 		u = &d->ring[(d->head + i) % d->cap];
 		memset(&it, 0, sizeof(it));
 		it.from = u->from;
-		it.to = l->code;
+		it.to = l->c.code;
 		it.seq = u->seq;
 		it.type = u->type;
 		it.len = 4;
 		memcpy(it.session, u->session, sizeof(it.session));
-		audit_item(l->w->srv, AUDIT_OUT, l->code, AUDIT_CONFIRMED, 0,
+		audit_item(l->w->srv, AUDIT_OUT, l->c.code, AUDIT_CONFIRMED, 0,
 		    &it, none);
 	}
 }
@@ -339,7 +339,7 @@ dlv_confirm(struct link *l, const uint8_t *body, size_t len)
 		if ((u->flags & (MF_ACK | MF_RECEIPT)) == MF_ACK) {
 			memset(&msg, 0, sizeof(msg));
 			msg.from = u->from;
-			msg.to = l->code;
+			msg.to = l->c.code;
 			msg.seq = u->seq;
 			msg.flags = u->flags;
 			memcpy(msg.session, u->session, sizeof(msg.session));
@@ -400,7 +400,7 @@ dlv_free(struct link *l)
  * thread (w) or the store thread (ob).
  */
 void
-xack_send(struct server *s, struct worker *w, struct outbox *ob,
+xack_send(struct server *s, struct worker *w, struct iop_outbox *ob,
     const struct item *msg)
 {
 	struct item it;
@@ -415,7 +415,7 @@ xack_send(struct server *s, struct worker *w, struct outbox *ob,
 	if (w != NULL)
 		worker_send(w, FED_WHERE, &it, NULL);
 	else
-		outbox_add(ob, FED_WORKER, &it, NULL, NULL, 0);
+		item_post(ob, FED_WORKER, &it, NULL);
 }
 
 /* A kick for a link that is gone already: the new login must not wait. */
@@ -432,7 +432,7 @@ dlv_unknown_kick(struct worker *w, uint16_t node)
  * are dropped until domains have uplinks.
  */
 void
-deliver_to_code(struct server *s, struct worker *w, struct outbox *ob,
+deliver_to_code(struct server *s, struct worker *w, struct iop_outbox *ob,
     struct item *it, const uint8_t *frame)
 {
 	uint64_t v;
@@ -447,7 +447,7 @@ deliver_to_code(struct server *s, struct worker *w, struct outbox *ob,
 		if (w != NULL)
 			worker_send(w, FED_WHERE, it, frame);
 		else
-			outbox_add(ob, FED_WORKER, it, frame, NULL, 0);
+			item_post(ob, FED_WORKER, it, frame);
 		return;
 	}
 	it->node = (uint16_t)(it->to & 0xffff);
@@ -463,8 +463,7 @@ deliver_to_code(struct server *s, struct worker *w, struct outbox *ob,
 		if (w != NULL)
 			worker_send(w, v, it, frame);
 		else
-			outbox_add(ob, (int)(v & 0xffff) - 1, it, frame, NULL,
-			    0);
+			item_post(ob, (int)(v & 0xffff) - 1, it, frame);
 		return;
 	}
 	/* It logs in and out faster than we look: the store keeps it for
@@ -484,7 +483,7 @@ dlv_receipt(struct worker *w, const struct item *msg, int code,
 	if (msg->flags & MF_RECEIPT)
 		return;		/* §4: never an answer to an Ack or Error */
 	receipt_frame(s, buf, sizeof(buf), msg, code, text, &r);
-	deliver_to_code(s, w, &w->out, &r, (const uint8_t *)buf);
+	deliver_to_code(s, w, &w->io.out, &r, (const uint8_t *)buf);
 }
 
 /* What a routed message's item says of it (§3 TTL, capped). */

@@ -2,9 +2,10 @@
  * domain.h - nap-domain, the second-level AS of DESIGN.md: private
  * declarations shared by its files, grouped by file (relayd.h style).
  *
- * Threads: the main thread accepts and handles signals; N workers each
- * run one event_base and own their links outright.  A message for a link
- * on another worker crosses by that worker's inbox (an evbuffer under a
+ * Threads: those of every NAP server (common/iopool.c): the main thread
+ * accepts and handles signals; N workers each run one event_base and
+ * own their links (common/conn.c) outright.  A message for a link on
+ * another worker crosses by that worker's inbox (an evbuffer under a
  * mutex, moved in batches), never by touching its bufferevent.  Where a
  * device is connected is one atomic word per node code (a domain serves
  * one region, so a node is 16 bits): no global lock and no scan per
@@ -27,18 +28,15 @@
 #include "audit.h"
 #include "audit_keys.h"
 #include "config.h"
+#include "conn.h"
 #include "frames.h"
 #include "envelope.h"
+#include "iopool.h"
 #include "pipe.h"
 #include "registry.h"
 #include "store.h"
 
-#define MAX_WORKERS	64
 #define NODES		65536
-#define LOGIN_DEADLINE	10		/* seconds from accept to Login */
-#define CLOSE_DEADLINE	5		/* seconds to flush a closing link */
-#define PROTO_ERR_MAX	16		/* §4: 16 protocol errors ... */
-#define PROTO_ERR_WINDOW 60		/* ... within 60 s close the link */
 
 /* Configuration: one field per key of the table in main.c (§9). */
 struct dconf {
@@ -97,11 +95,8 @@ enum item_kind {
 #define MF_XACK		0x08	/* from another domain: confirm it to its
 				   source once on a link or on disk (§5) */
 struct item {
-	uint8_t		kind;
-	uint8_t		flags;		/* MF_* */
-	uint16_t	node;
-	uint32_t	id;		/* destination link id */
-	uint32_t	len;		/* bytes that follow: a whole frame */
+	IOP_ITEM_HEAD;	/* kind, flags (MF_*), node, id (the destination
+			   link), len (bytes that follow: a whole frame) */
 	uint32_t	from, to, seq, type;
 	uint32_t	ttl;		/* seconds it may wait in a store */
 	uint32_t	tag_start;	/* the Header start tag in the body, */
@@ -138,68 +133,29 @@ struct dlv {
 	int		 puts;		/* stored since that fetch */
 };
 
-/* A batch of items per destination thread, moved under one lock. */
-struct outbox {
-	struct evbuffer	*q[MAX_WORKERS];
-	uint64_t	 dirty;
-};
-
-enum link_state { L_HANDSHAKE, L_LOGIN, L_ONLINE, L_CLOSING };
-
 struct worker;
 
+/* A device link: the link layer's part (common/conn.c) first. */
 struct link {
+	struct conn		 c;
 	struct worker		*w;
-	struct bufferevent	*bev;
-	uint32_t		 id;		/* unique for the process life */
-	uint32_t		 code;		/* from the certificate (§2) */
-	enum link_state		 state;
 	char			 session[17];
 	struct reg_permits	 permits;
 	enum reg_kind		 kind;
-	unsigned		 nerr;		/* protocol errors in window */
-	time_t			 err_since;
-	uint64_t		 msgs_in, msgs_out;
-	time_t			 since;		/* accepted, or closing since */
-	int64_t			 last_rx;	/* last byte received, ms */
-	struct event		*closer;	/* flush, close_notify, free */
-	int			 shut;		/* close_notify sent */
-	size_t			 held;		/* bytes of a partial frame */
-	int64_t			 partial_since;	/* its first byte, ms */
-	int			 paused;	/* reading stopped: PAUSE_* */
-#define PAUSE_INPUT	1		/* input-cap (§2) */
-#define PAUSE_AUDIT	2		/* audit-on-full stop-accepting */
 	struct dlv		 d;		/* deliveries (deliver.c) */
 	struct audit_counts	*counts;	/* per type, when auditing */
-	struct link		*prev, *next;	/* the worker's list */
 };
 
 struct server;
 
 struct worker {
+	struct iop_worker	 io;		/* first: the pool's part */
 	struct server		*srv;
-	int			 idx;
-	pthread_t		 tid;
-	struct event_base	*base;
-	struct event		*wake;
-	pthread_mutex_t		 mu;		/* guards the four below */
-	struct evbuffer		*inbox;
-	int			*newfds;
-	size_t			 nnew, capnew;
-	int			 stop_req, reload_req;
-	struct outbox		 out;		/* local batches */
 	struct env_parser	*parser;
 	struct registry		*reg;
-	struct link		*links;			/* every link */
-	struct link		*node[NODES];		/* logged in, by node */
-	size_t			 nlinks;
-	int			 stopping;
-	struct event		*stop_timer;
-	struct event		*tick;		/* 1 s: clock and deadlines */
-	time_t			 now;		/* monotonic seconds */
+	struct connset		 set;		/* its links */
+	struct link		**node;		/* NODES: logged in here */
 	uint64_t		 routed, refused;
-	size_t			 held;		/* partial-frame bytes, all links */
-	size_t			 held_cap;	/* this worker's input-cap share */
 };
 
 struct server {
@@ -213,14 +169,10 @@ struct server {
 	SSL_CTX			*ctx;
 	struct pipe		*pipe;
 	struct event_base	*base;
-	struct evconnlistener	*lis;
-	struct event		*lis_retry;
-	struct event		*audit_watch;	/* stop-accepting (§8) */
-	int			 lis_held;	/* listener off for it */
+	struct iopool		 pool;		/* the workers (iopool.c) */
 	int			 port;
 	int			 nworkers;
-	atomic_uint		 rr;
-	struct worker		 w[MAX_WORKERS];
+	struct worker		*w[IOP_MAX_WORKERS];
 	struct store		*store;
 	struct audit		*audit;		/* NULL: no audit log */
 	struct fed		*fed;		/* NULL: no platform (fed.h) */
@@ -251,22 +203,17 @@ void	server_free(struct server *);
 void	worker_flush(struct worker *);
 void	worker_send(struct worker *, uint64_t where, struct item *,
 	    const uint8_t *frame);
-int	outbox_init(struct outbox *, int n);
-void	outbox_free(struct outbox *, int n);
-void	outbox_add(struct outbox *, int dest, const struct item *,
-	    const uint8_t *frame, const uint8_t *body, size_t blen);
-void	outbox_flush(struct server *, struct outbox *);
+void	item_post(struct iop_outbox *, int dest, const struct item *,
+	    const uint8_t *frame);
 
 /* link.c */
+void	link_set_init(struct worker *);
 void	link_adopt(struct worker *, int fd);
 void	link_close(struct link *, const char *why);
 int	link_write(struct link *, const uint8_t *frame, size_t len);
 void	link_logout_all(struct worker *);
 void	link_recheck_all(struct worker *);
 void	link_kick(struct link *, const char *why);
-void	link_destroy_all(struct worker *);
-void	link_release_all(struct worker *);
-void	link_sweep(struct worker *);
 
 /* route.c */
 int	route_install(struct server *);
@@ -298,7 +245,7 @@ void	fed_route(struct fed *, struct item *, const uint8_t *frame);
 void	fed_held(struct fed *, struct item *, const uint8_t *frame);
 void	fed_held_end(struct fed *, uint16_t region, uint32_t rows);
 void	fed_xack(struct fed *, const struct item *);
-void	xack_send(struct server *, struct worker *, struct outbox *,
+void	xack_send(struct server *, struct worker *, struct iop_outbox *,
 	    const struct item *);
 
 /* deliver.c: the device side of §5 (confirmations, receipts, drains) */
@@ -310,7 +257,7 @@ void	dlv_drain(struct link *, int64_t from_ord);
 void	dlv_confirm(struct link *, const uint8_t *body, size_t len);
 void	dlv_return(struct link *);
 void	dlv_free(struct link *);
-void	deliver_to_code(struct server *, struct worker *, struct outbox *,
+void	deliver_to_code(struct server *, struct worker *, struct iop_outbox *,
 	    struct item *, const uint8_t *frame);
 void	dlv_receipt(struct worker *, const struct item *msg, int code,
 	    const char *text);

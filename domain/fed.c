@@ -95,10 +95,10 @@ fed_init(struct server *s, char *err, size_t errlen)
 	}
 	s->fed = f;
 	f->srv = s;
-	f->w = &s->w[FED_WORKER];
+	f->w = s->w[FED_WORKER];
 	f->nbuckets = 4096;
 	f->fetching = -1;
-	if ((f->flush = event_new(f->w->base, -1, 0, ack_flush, f)) == NULL ||
+	if ((f->flush = event_new(f->w->io.base, -1, 0, ack_flush, f)) == NULL ||
 	    uplink_init(f, err, errlen) == -1) {
 		s->fed = NULL;
 		fed_free(f);

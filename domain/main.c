@@ -19,7 +19,7 @@
 #include "tls.h"
 
 #define K(f)	offsetof(struct dconf, f)
-_Static_assert(SERVER_MAX_THREADS <= MAX_WORKERS, "threads key range");
+_Static_assert(SERVER_MAX_THREADS <= IOP_MAX_WORKERS, "threads key range");
 
 /* Every key is also a --option of the same name (DESIGN.md §9). */
 static const struct conf_key dkeys[] = {
@@ -70,7 +70,7 @@ ncores(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n;
+	return n < 1 ? 1 : n > IOP_MAX_WORKERS ? IOP_MAX_WORKERS : n;
 }
 
 /* Checks that span keys, and the files they name. */

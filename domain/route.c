@@ -162,7 +162,7 @@ route_remote(struct link *l, const struct pipe_ctx *c)
 	struct server *s = l->w->srv;
 	struct item it;
 
-	audit_msg(s->audit, AUDIT_IN, l->code, AUDIT_ROUTED, 0, c->h, c->body,
+	audit_msg(s->audit, AUDIT_IN, l->c.code, AUDIT_ROUTED, 0, c->h, c->body,
 	    c->len);
 	item_from_header(s, &it, c->h);
 	it.kind = IT_REMOTE;
@@ -208,7 +208,7 @@ route_device(struct link *l, const struct pipe_ctx *c)
 		answer(w, 403, h, "destination disabled", c->body, c->len);
 		return;
 	}
-	audit_msg(s->audit, AUDIT_IN, l->code, AUDIT_ROUTED, 0, h, c->body,
+	audit_msg(s->audit, AUDIT_IN, l->c.code, AUDIT_ROUTED, 0, h, c->body,
 	    c->len);
 	if (v == 0)
 		to_home(w, &it, c->body - 4);
@@ -238,12 +238,12 @@ route_message(struct link *l, struct pipe_ctx *c)
 		link_type(l, c);
 		break;
 	case R_LOCATE:
-		audit_msg(s->audit, AUDIT_IN, l->code, AUDIT_ROUTED, 0, h,
+		audit_msg(s->audit, AUDIT_IN, l->c.code, AUDIT_ROUTED, 0, h,
 		    c->body, c->len);
 		locate(l, c);
 		break;
 	case R_SELF:
-		audit_msg(s->audit, AUDIT_IN, l->code, AUDIT_REFUSED, 404, h,
+		audit_msg(s->audit, AUDIT_IN, l->c.code, AUDIT_REFUSED, 404, h,
 		    c->body, c->len);
 		send_error(l, 404, h->seq, h->to, h->session,
 		    "no subscriber for this type here");
@@ -272,7 +272,7 @@ link_type(struct link *l, const struct pipe_ctx *c)
 		    "already logged in");
 		break;
 	case 3:		/* Check: CheckReply echoing the Seq, never forwarded */
-		send_frame(l, 4, h->seq, l->code, s->token, NULL);
+		send_frame(l, 4, h->seq, l->c.code, s->token, NULL);
 		break;
 	case 5:		/* §5 device confirmation */
 		dlv_confirm(l, c->body, c->len);
@@ -325,7 +325,7 @@ to_home(struct worker *w, struct item *it, const uint8_t *frame)
 {
 	unsigned h = atomic_load(&w->srv->home[it->node]);
 
-	if (h == 0 || h - 1 == (unsigned)w->idx)
+	if (h == 0 || h - 1 == (unsigned)w->io.idx)
 		to_offline(w, it, frame);
 	else	/* link id 0: the offline path */
 		worker_send(w, h, it, frame);
@@ -338,7 +338,7 @@ route_deliver_local(struct worker *w, struct item *it, const uint8_t *frame)
 	struct link *l = w->node[it->node];
 	uint64_t v;
 
-	if (l != NULL && l->id == it->id && l->state == L_ONLINE) {
+	if (l != NULL && l->c.id == it->id && l->c.state == C_ONLINE) {
 		dlv_offer(l, it, frame);
 		return;
 	}
@@ -448,7 +448,7 @@ send_error(struct link *l, int code, uint32_t seq, uint32_t to,
 	snprintf(params, sizeof(params), "<error code=\"%d\" seq=\"%u\" "
 	    "to=\"%08X\" session=\"%s\" text=\"%s\"/>", code, seq, to,
 	    session, t);
-	return send_frame(l, 6, server_seq(s), l->code, s->token, params);
+	return send_frame(l, 6, server_seq(s), l->c.code, s->token, params);
 }
 
 /* §5 Locate, for this region (other regions need a platform: 503). */
@@ -501,7 +501,7 @@ locate(struct link *l, const struct pipe_ctx *c)
 		    "domain=\"%08X\" address=\"%s\" online=\"%d\"/>", target,
 		    s->code, addr, target == s->code ||
 		    atomic_load(&s->slot[target & 0xffff]) != 0);
-		send_frame(l, 31, c->h->seq, l->code, s->token, params);
+		send_frame(l, 31, c->h->seq, l->c.code, s->token, params);
 	}
 	xmlFree(code);
 	env_msg_free(m);

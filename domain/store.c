@@ -78,7 +78,7 @@ struct store {
 	int		 stop, recount;
 	/* The store thread's own. */
 	struct evbuffer	*work, *post;
-	struct outbox	 out;
+	struct iop_outbox	 out;
 	int64_t		 next_ord;
 	int64_t		 last_expiry;
 	uint64_t	 bytes;			/* every row's frame */
@@ -238,7 +238,7 @@ store_open(struct server *s, const char *path, char *err, size_t errlen)
 	pthread_cond_init(&st->cv, NULL);
 	if ((st->q = evbuffer_new()) == NULL || (st->work = evbuffer_new())
 	    == NULL || (st->post = evbuffer_new()) == NULL ||
-	    outbox_init(&st->out, s->nworkers) == -1) {
+	    iop_outbox_init(&st->out, s->nworkers) == -1) {
 		snprintf(err, errlen, "store: out of memory");
 		store_free(st);
 		return NULL;
@@ -376,7 +376,7 @@ store_free(struct store *st)
 		evbuffer_free(st->work);
 	if (st->post != NULL)
 		evbuffer_free(st->post);
-	outbox_free(&st->out, st->srv->nworkers);
+	iop_outbox_free(&st->out, st->srv->nworkers);
 	pthread_cond_destroy(&st->cv);
 	pthread_mutex_destroy(&st->mu);
 	free(st->path);
@@ -757,7 +757,7 @@ page(struct store *st, const struct sreq *rq)
 		it.ttl = (uint32_t)s->conf.ttl_default;
 		it.len = 4 + (uint32_t)blen;
 		env_frame_put_len(pre, (uint32_t)blen);
-		outbox_add(&st->out, rq->worker, &it, pre,
+		iop_outbox_add(&st->out, rq->worker, &it, sizeof(it), pre, 4,
 		    sqlite3_column_blob(q, 7), (size_t)blen);
 		rows++;
 	}
@@ -767,7 +767,7 @@ page(struct store *st, const struct sreq *rq)
 	it.node = rq->node;
 	it.id = rq->id;
 	it.seq = rows;
-	outbox_add(&st->out, rq->worker, &it, NULL, NULL, 0);
+	item_post(&st->out, rq->worker, &it, NULL);
 }
 
 /* Held rows of a region that came up, to the federation (§5.3). */
@@ -806,7 +806,7 @@ held_page(struct store *st, const struct sreq *rq)
 		it.ttl = left > 0 ? (uint32_t)left : 0;
 		it.len = 4 + (uint32_t)blen;
 		env_frame_put_len(pre, (uint32_t)blen);
-		outbox_add(&st->out, FED_WORKER, &it, pre,
+		iop_outbox_add(&st->out, FED_WORKER, &it, sizeof(it), pre, 4,
 		    sqlite3_column_blob(q, 7), (size_t)blen);
 		rows++;
 	}
@@ -815,7 +815,7 @@ held_page(struct store *st, const struct sreq *rq)
 	it.kind = IT_HELD_END;
 	it.node = rq->node;
 	it.seq = rows;
-	outbox_add(&st->out, FED_WORKER, &it, NULL, NULL, 0);
+	item_post(&st->out, FED_WORKER, &it, NULL);
 }
 
 /* The link holding the node now hears that rows came back (§4). */
@@ -830,7 +830,7 @@ notify(struct store *st, const struct item *what)
 	if (v == 0)
 		return;
 	it.id = (uint32_t)(v >> 16);
-	outbox_add(&st->out, (int)(v & 0xffff) - 1, &it, NULL, NULL, 0);
+	item_post(&st->out, (int)(v & 0xffff) - 1, &it, NULL);
 }
 
 static void
@@ -884,7 +884,7 @@ after_commit(struct store *st, int committed)
 		}
 		evbuffer_drain(st->post, po.flen);
 	}
-	outbox_flush(st->srv, &st->out);
+	iop_outbox_flush(&st->srv->pool, &st->out);
 }
 
 /* One transaction for everything queued: one fsync per batch. */

@@ -90,7 +90,7 @@ uplink_connect(struct uplink *u)
 		return;
 	}
 	if ((ssl = SSL_new(f->ctx)) == NULL || (u->bev =
-	    bufferevent_openssl_socket_new(f->w->base, -1, ssl,
+	    bufferevent_openssl_socket_new(f->w->io.base, -1, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		if (u->bev == NULL)
 			SSL_free(ssl);

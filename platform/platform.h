@@ -105,7 +105,6 @@ struct worker {
 	const uint8_t		*raw;		/* the frame being handled, as
 						   received (its IN record) */
 	size_t			 rawlen;
-	bool			 audit_stopped;	/* links not read (record.c) */
 	struct connset		 set;		/* its links */
 	struct link		*byid[ID_BUCKETS];
 	uint64_t		 routed, refused;
@@ -129,8 +128,6 @@ struct server {
 	struct pipe		*pipe;
 	struct audit_conf	 acf;		/* from the audit keys */
 	struct audit		*audit;		/* NULL: no audit log */
-	struct event		*audit_ev;	/* the listener's gate */
-	bool			 lis_paused;
 	struct event_base	*base;
 	int			 port;
 	int			 nworkers;

@@ -19,10 +19,9 @@
 #include "log.h"
 #include "platform.h"
 
-#define GATE_MS		250	/* the listener's gate, as the workers' tick */
 
 static bool	recorded(const struct env_header *, bool);
-static void	gate_cb(evutil_socket_t, short, void *);
+static bool	gate_ok(const void *);
 
 /* Heartbeats never; a LoginReply goes with the login record. */
 static bool
@@ -50,9 +49,6 @@ record_close(struct server *s)
 {
 	struct audit_stat st;
 
-	if (s->audit_ev != NULL)
-		event_free(s->audit_ev);
-	s->audit_ev = NULL;
 	if (s->audit == NULL)
 		return;
 	audit_close(s->audit, &st);
@@ -139,70 +135,26 @@ record_logout(struct link *l, const char *why)
 	l->counts = NULL;
 }
 
-/*
- * stop-accepting (nap.conf(5) audit-on-full): while the writer cannot
- * keep the records, a worker reads nothing from its logged-in links.
- * Their silence is ours, not theirs: the heartbeat deadline is pushed
- * on meanwhile.  A link the input cap paused stays paused (conn.c
- * resumes it).  Called every tick, after conn_sweep().
- */
+/* stop-accepting (nap.conf(5) audit-on-full): no link is read while
+ * the writer cannot keep the records (conn.c).  Called every tick. */
 void
 record_gate(struct worker *w)
 {
-	struct conn *c;
-	bool stop = !audit_accepting(w->srv->audit);
-	int64_t now = mono_ms();
-
-	if (!stop && !w->audit_stopped)
-		return;
-	for (c = w->set.links; c != NULL; c = c->next) {
-		if (c->state != C_ONLINE)
-			continue;
-		if (stop) {
-			bufferevent_disable(c->bev, EV_READ);
-			c->last_rx = now;
-		} else if (!c->paused)
-			bufferevent_enable(c->bev, EV_READ);
-	}
-	if (stop != w->audit_stopped)
-		log_warnx("worker %d: audit: %s reading from links",
-		    w->io.idx, stop ? "stopped" : "resumed");
-	w->audit_stopped = stop;
+	conn_hold_all(&w->set, !audit_accepting(w->srv->audit));
 }
 
-/* The same for the listener, on the main thread. */
-static void
-gate_cb(evutil_socket_t fd, short ev, void *arg)
+static bool
+gate_ok(const void *audit)
 {
-	struct server *s = arg;
-	bool stop = !audit_accepting(s->audit);
-
-	(void)fd;
-	(void)ev;
-	if (s->pool.lis.lis == NULL)
-		return;
-	/* listen.c's retry after EMFILE may have enabled it: again. */
-	if (stop)
-		evconnlistener_disable(s->pool.lis.lis);
-	if (stop == s->lis_paused)
-		return;
-	if (!stop)
-		evconnlistener_enable(s->pool.lis.lis);
-	s->lis_paused = stop;
-	log_warnx("audit: %s accepting links", stop ? "stopped" :
-	    "resumed");
+	return audit_accepting(audit);
 }
 
 /* Starts the listener's gate (only when the policy can stop). */
 int
 record_gate_start(struct server *s)
 {
-	struct timeval tv = { 0, GATE_MS * 1000 };
-
 	if (s->audit == NULL || s->acf.on_full != AUDIT_FULL_STOP_ACCEPTING)
 		return 0;
-	if ((s->audit_ev = event_new(s->base, -1, EV_PERSIST, gate_cb, s)) ==
-	    NULL || event_add(s->audit_ev, &tv) == -1)
-		return -1;
-	return 0;
+	return listener_gate(&s->pool.lis, s->base, gate_ok, s->audit,
+	    "audit log");
 }

@@ -16,8 +16,7 @@
 static void	w_start(struct iop_worker *);
 static void	w_end(struct iop_worker *);
 static void	w_adopt(struct iop_worker *, int);
-static void	w_item(struct iop_worker *, const struct iop_item *,
-		    const uint8_t *);
+static void	w_item(struct iop_worker *, void *, const uint8_t *);
 static void	w_tick(struct iop_worker *);
 static void	w_logout(struct iop_worker *);
 static void	w_destroy(struct iop_worker *);
@@ -78,8 +77,9 @@ w_destroy(struct iop_worker *io)
 }
 
 static void
-w_item(struct iop_worker *io, const struct iop_item *it, const uint8_t *frame)
+w_item(struct iop_worker *io, void *item, const uint8_t *frame)
 {
+	const struct iop_item *it = item;
 	struct worker *w = (struct worker *)io;
 	struct link *l;
 
@@ -93,7 +93,7 @@ w_item(struct iop_worker *io, const struct iop_item *it, const uint8_t *frame)
 			link_kick(l, "replaced by a newer login");
 		break;
 	case IT_ROUTE:
-		table_route_update(w, (uint16_t)it->code, it->flag != 0,
+		table_route_update(w, (uint16_t)it->code, it->flags != 0,
 		    it->aux);
 		break;
 	}
@@ -139,7 +139,7 @@ worker_send(struct worker *w, uint64_t where, enum item_kind kind,
 void
 worker_post_route(struct worker *w, uint16_t region, bool up, uint64_t gen)
 {
-	struct iop_item it = { .kind = IT_ROUTE, .flag = up, .code = region,
+	struct iop_item it = { .kind = IT_ROUTE, .flags = up, .code = region,
 	    .aux = gen };
 
 	iop_post_all(&w->srv->pool, &it);
@@ -169,7 +169,8 @@ server_start(struct server *s, char *err, size_t errlen)
 		}
 		ws[i] = &s->w[i].io;
 	}
-	if (iopool_init(&s->pool, s->nworkers, ws, &ops) == -1) {
+	if (iopool_init(&s->pool, s->nworkers, ws, &ops,
+	    sizeof(struct iop_item)) == -1) {
 		snprintf(err, errlen, "workers: no memory");
 		return -1;
 	}
