@@ -17,7 +17,8 @@
 static void	read_cb(struct bufferevent *, void *);
 static void	event_cb(struct bufferevent *, short, void *);
 static int	identify(struct conn *);
-static int	next_frame(struct conn *, struct evbuffer *);
+static int	conn_frame(void *, const uint8_t *, size_t);
+static int	conn_bad_length(void *, uint32_t);
 static void	account_input(struct conn *, size_t);
 static void	close_poll(evutil_socket_t, short, void *);
 static void	conn_free(struct conn *);
@@ -94,58 +95,83 @@ read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t n;
+	struct frame_cut cut = { c->set->max_frame, &c->skip, conn_frame,
+	    conn_bad_length, c };
 
 	c->last_rx = mono_ms();	/* §5 heartbeat: any byte counts */
-	while (c->state != C_CLOSING) {
-		if (c->skip > 0) {	/* the rest of an oversized frame */
-			n = evbuffer_get_length(in);
-			n = n < c->skip ? n : c->skip;
-			evbuffer_drain(in, n);
-			c->skip -= (uint32_t)n;
-			if (c->skip > 0)
-				break;
-		}
-		if (next_frame(c, in) <= 0)
-			break;
-	}
+	/* A filter may pass the first records up before the CONNECTED
+	 * event: data means the handshake is over. */
+	if (c->state == C_HANDSHAKE && evbuffer_get_length(in) > 0 &&
+	    identify(c) == -1)
+		return;
+	frames_cut(in, &cut);
 	if (c->state != C_CLOSING)
 		account_input(c, evbuffer_get_length(in));
 	iop_flush(c->set->io);
 }
 
-/* One frame off the input: 1 when it went (go on), 0 when it is not
- * all here yet or the link closed. */
 static int
-next_frame(struct conn *c, struct evbuffer *in)
+conn_frame(void *arg, const uint8_t *frame, size_t len)
 {
-	const struct conn_ops *ops = c->set->ops;
+	struct conn *c = arg;
+
+	if (c->state == C_CLOSING)
+		return -1;
+	return c->set->ops->frame(c, frame, len) == -1 ||
+	    c->state == C_CLOSING ? -1 : 0;
+}
+
+static int
+conn_bad_length(void *arg, uint32_t len)
+{
+	struct conn *c = arg;
+
+	if (c->state == C_CLOSING)
+		return 0;
+	return c->set->ops->bad_length(c, len) == 1 &&
+	    c->state != C_CLOSING ? 1 : 0;
+}
+
+/*
+ * The one frame loop of every server link, accepted or connected (§2):
+ * only the prefix is read before a frame is whole, so nothing is ever
+ * allocated from it; an oversized frame the owner chooses to skip is
+ * dropped as its bytes arrive.
+ */
+void
+frames_cut(struct evbuffer *in, const struct frame_cut *fc)
+{
 	uint8_t pre[4];
 	uint32_t len = 0;
+	size_t n;
 
-	if (evbuffer_get_length(in) < 4)
-		return 0;
-	/* A filter may pass the first records up before the CONNECTED
-	 * event: data means the handshake is over. */
-	if (c->state == C_HANDSHAKE && identify(c) == -1)
-		return 0;
-	evbuffer_copyout(in, pre, 4);
-	/* Only the prefix is read here: nothing is allocated from it. */
-	if (env_frame_peek(pre, 4, (uint32_t)c->set->max_frame, &len) ==
-	    ENV_FRAME_BAD_LEN) {
-		if (ops->bad_length(c, len) != 1 || c->state == C_CLOSING)
-			return 0;
-		evbuffer_drain(in, 4);
-		c->skip = len;
-		return 1;
+	for (;;) {
+		if (*fc->skip > 0) {	/* the rest of an oversized frame */
+			n = evbuffer_get_length(in);
+			n = n < *fc->skip ? n : *fc->skip;
+			evbuffer_drain(in, n);
+			*fc->skip -= (uint32_t)n;
+			if (*fc->skip > 0)
+				return;
+		}
+		if (evbuffer_get_length(in) < 4)
+			return;
+		evbuffer_copyout(in, pre, 4);
+		if (env_frame_peek(pre, 4, (uint32_t)fc->max_frame, &len) ==
+		    ENV_FRAME_BAD_LEN) {
+			if (fc->bad_length(fc->arg, len) != 1)
+				return;
+			evbuffer_drain(in, 4);
+			*fc->skip = len;
+			continue;
+		}
+		if (evbuffer_get_length(in) - 4 < len)
+			return;
+		if (fc->frame(fc->arg, evbuffer_pullup(in, (ev_ssize_t)len +
+		    4), (size_t)len + 4) == -1)
+			return;
+		evbuffer_drain(in, (size_t)len + 4);
 	}
-	if (evbuffer_get_length(in) - 4 < len)
-		return 0;
-	if (ops->frame(c, evbuffer_pullup(in, (ev_ssize_t)len + 4),
-	    (size_t)len + 4) == -1 || c->state == C_CLOSING)
-		return 0;
-	evbuffer_drain(in, (size_t)len + 4);
-	return 1;
 }
 
 /*

@@ -85,6 +85,23 @@ struct connset {
 };
 
 /*
+ * How frames_cut() hands out what it cuts: frame() gets each whole frame,
+ * prefix included (0: go on, -1: stop, the link is gone or paused);
+ * bad_length() a prefix of 0 or above max_frame (1: skip the frame's
+ * bytes and go on, 0: stop).  *skip carries what is left of a skipped
+ * frame from one read to the next (zero it at the start).
+ */
+struct frame_cut {
+	size_t		  max_frame;
+	uint32_t	 *skip;
+	int		(*frame)(void *, const uint8_t *frame, size_t len);
+	int		(*bad_length)(void *, uint32_t len);
+	void		 *arg;
+};
+/* Cuts every whole frame off in (the one frame loop of all links). */
+void	frames_cut(struct evbuffer *in, const struct frame_cut *);
+
+/*
  * Starts c (zeroed by the caller) on accepted socket fd with ssl, id
  * given; c joins the set.  0, or -1 when out of memory: fd and ssl are
  * freed, c is not in the set (the caller frees it).

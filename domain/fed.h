@@ -39,6 +39,7 @@ struct uplink {
 	unsigned		 backoff;	/* ms before the next try */
 	int64_t			 retry_at;	/* ms; 0: none planned */
 	uint32_t		 login_seq;
+	uint32_t		 skip;		/* oversized bytes to drop */
 	uint64_t		 msgs_out, msgs_in, logins;
 	const char		*failing;	/* why, for U_FAILING */
 };

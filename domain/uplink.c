@@ -23,6 +23,8 @@
 #include "tlsbev.h"
 
 static void	up_read(struct bufferevent *, void *);
+static int	up_frame(void *, const uint8_t *, size_t);
+static int	up_bad_length(void *, uint32_t);
 static void	up_event(struct bufferevent *, short, void *);
 static void	up_login(struct uplink *);
 static void	up_login_reply(struct uplink *, const uint8_t *, size_t,
@@ -103,6 +105,7 @@ uplink_connect(struct uplink *u)
 	    f->srv->conf.max_frame + 4 + 16384);
 	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
 	u->state = U_CONN;
+	u->skip = 0;
 	u->since = u->last_rx = u->last_tx = mono_ms();
 	if (bufferevent_socket_connect(u->bev, (struct sockaddr *)&ss, len)
 	    == -1)
@@ -251,41 +254,67 @@ up_login_reply(struct uplink *u, const uint8_t *body, size_t len,
 	    u->iv, u->to);
 }
 
+/* One whole frame from the platform (prefix included).  -1 when the
+ * uplink failed meanwhile: its buffers are gone, stop reading. */
+static int
+up_frame(void *arg, const uint8_t *p, size_t flen)
+{
+	struct uplink *u = arg;
+	struct worker *w = u->fed->w;
+	struct env_header h;
+	struct env_error err;
+
+	if (env_parse_header(w->parser, p + 4, flen - 4, &h, &err) == -1)
+		log_warnx("platform %s: malformed frame dropped: %s",
+		    u->addr, err.reason);
+	else if (u->state == U_LOGIN)
+		up_login_reply(u, p + 4, flen - 4, &h);
+	else {
+		u->msgs_in++;
+		fed_frame(u, p, flen, &h);
+	}
+	return u->bev == NULL ? -1 : 0;
+}
+
+/*
+ * §2: a server-to-server link skips an oversized frame and answers 413
+ * to its origin instead of closing.  Its bytes are not kept, so the
+ * origin is the platform that sent it (seq 0), as the platform does for
+ * a domain's.  A length of 0 is no frame at all: the link fails.
+ */
+static int
+up_bad_length(void *arg, uint32_t len)
+{
+	struct uplink *u = arg;
+	struct server *s = u->fed->srv;
+	char params[200], buf[FRAME_MAX_SERVER];
+	size_t n;
+
+	if (len == 0 || u->state != U_UP) {
+		uplink_fail(u, "bad frame length");
+		return 0;
+	}
+	log_warnx("platform %s: frame of %u bytes above max-frame %zu: "
+	    "skipped (413)", u->addr, len, s->conf.max_frame);
+	snprintf(params, sizeof(params), "<error code=\"413\" seq=\"0\" "
+	    "to=\"00000000\" session=\"\" text=\"frame too large: "
+	    "skipped\"/>");
+	n = frame_build(buf, sizeof(buf), 6, s->token, server_seq(s), s->code,
+	    0, params);
+	(void)uplink_write(u, (const uint8_t *)buf, n);
+	return 1;
+}
+
 static void
 up_read(struct bufferevent *bev, void *arg)
 {
 	struct uplink *u = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct worker *w = u->fed->w;
-	struct env_header h;
-	struct env_error err;
-	uint8_t pre[4], *p;
-	uint32_t len;
+	struct frame_cut cut = { u->fed->srv->conf.max_frame, &u->skip,
+	    up_frame, up_bad_length, u };
 
 	u->last_rx = mono_ms();
-	while (u->bev == bev && evbuffer_get_length(in) >= 4) {
-		evbuffer_copyout(in, pre, 4);
-		if (env_frame_peek(pre, 4, (uint32_t)w->srv->conf.max_frame,
-		    &len) == ENV_FRAME_BAD_LEN) {
-			uplink_fail(u, "bad frame length");
-			return;
-		}
-		if (evbuffer_get_length(in) - 4 < len)
-			break;
-		p = evbuffer_pullup(in, (ev_ssize_t)len + 4);
-		if (env_parse_header(w->parser, p + 4, len, &h, &err) == -1)
-			log_warnx("platform %s: malformed frame dropped: %s",
-			    u->addr, err.reason);
-		else if (u->state == U_LOGIN)
-			up_login_reply(u, p + 4, len, &h);
-		else {
-			u->msgs_in++;
-			fed_frame(u, p, len + 4, &h);
-		}
-		if (u->bev == bev)
-			evbuffer_drain(in, (size_t)len + 4);
-	}
-	worker_flush(w);
+	frames_cut(bufferevent_get_input(bev), &cut);
+	worker_flush(u->fed->w);
 }
 
 /* Four times a second: connect, time out, heartbeat (§5). */
