@@ -1,9 +1,9 @@
 /*
  * libnap_tls.c - the TLS side of a device link (DESIGN.md §2, HARDENING
- * "OpenSSL 3 links"): the client context (TLS 1.3 only, an ECDSA P-256
- * client certificate, the CA and an optional CRL), the server identity
- * check (exactly one CN, exactly the expected 8-hex code), and
- * non-blocking reads and writes.
+ * "OpenSSL 3 links"): the client context and the server's certificate
+ * check come from common/tls.c, the policy the servers apply too (tls.h
+ * says what it is); here are the check that the server is the code
+ * expected, and non-blocking reads and writes.
  *
  * The socket BIO is our own so that writes use send(MSG_NOSIGNAL): a
  * library must not raise SIGPIPE in its host program, nor change how the
@@ -17,11 +17,10 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "nap_internal.h"
+#include "tls.h"
 
 static int	bio_write(BIO *, const char *, int);
 static int	bio_read(BIO *, char *, int);
@@ -29,10 +28,7 @@ static long	bio_ctrl(BIO *, int, long, void *);
 static int	bio_create(BIO *);
 static int	bio_destroy(BIO *);
 static void	bio_init_once(void);
-static int	no_passwd(char *, int, int, void *);
 static void	ssl_reason(char *, size_t);
-static int	check_key(EVP_PKEY *, char *, size_t);
-static int	load_crl(SSL_CTX *, const char *, char *, size_t);
 static int	io_error(struct nap *, int, int, const char *);
 
 static BIO_METHOD	*bio_meth;
@@ -121,17 +117,6 @@ bio_init_once(void)
 
 /* ---- the context ------------------------------------------------------ */
 
-/* Keys are not encrypted: never prompt on a terminal. */
-static int
-no_passwd(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return 0;
-}
-
 /* The reason of the oldest error queued by OpenSSL, then clears them. */
 static void
 ssl_reason(char *out, size_t len)
@@ -148,149 +133,23 @@ ssl_reason(char *out, size_t len)
 	ERR_clear_error();
 }
 
-/* §2: certificates are ECDSA P-256. */
-static int
-check_key(EVP_PKEY *k, char *why, size_t len)
-{
-	char group[64];
-	size_t glen;
-
-	if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_EC) {
-		snprintf(why, len, "not an ECDSA key");
-		return -1;
-	}
-	if (!EVP_PKEY_get_group_name(k, group, sizeof(group), &glen) ||
-	    (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0)) {
-		snprintf(why, len, "not a P-256 key");
-		return -1;
-	}
-	return 0;
-}
-
-/* A CRL file must hold at least one CRL: a missing one fails closed. */
-static int
-load_crl(SSL_CTX *ctx, const char *file, char *why, size_t len)
-{
-	X509_STORE *st = SSL_CTX_get_cert_store(ctx);
-	X509_LOOKUP *lk;
-	int n;
-
-	if ((lk = X509_STORE_add_lookup(st, X509_LOOKUP_file())) == NULL) {
-		ssl_reason(why, len);
-		return -1;
-	}
-	if ((n = X509_load_crl_file(lk, file, X509_FILETYPE_PEM)) <= 0) {
-		ssl_reason(why, len);
-		return -1;
-	}
-	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
-	return 0;
-}
-
 /*
- * HARDENING: exactly one CN, exactly 8 hex characters, no embedded NUL.
- * Returns 0 and *code, or -1 with why filled.
- */
-int
-nap_cert_code(X509 *x, uint32_t *code, char *why, size_t len)
-{
-	X509_NAME *name = x ? X509_get_subject_name(x) : NULL;
-	const ASN1_STRING *s;
-	int i, n;
-
-	if (name == NULL) {
-		snprintf(why, len, "no certificate");
-		return -1;
-	}
-	if ((i = X509_NAME_get_index_by_NID(name, NID_commonName, -1)) < 0) {
-		snprintf(why, len, "no CN in the certificate");
-		return -1;
-	}
-	if (X509_NAME_get_index_by_NID(name, NID_commonName, i) >= 0) {
-		snprintf(why, len, "more than one CN in the certificate");
-		return -1;
-	}
-	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
-	n = ASN1_STRING_length(s);
-	if (n != 8 || memchr(ASN1_STRING_get0_data(s), 0, 8) != NULL ||
-	    env_code_parse((const char *)ASN1_STRING_get0_data(s), 8,
-	    code) == -1) {
-		snprintf(why, len, "certificate CN is not an 8-hex code");
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * A client context for TLS 1.3 only, with the device's certificate and
- * key, verifying the server against ca (and crl when not NULL).  Returns
- * 0 with *out and the certificate's code in *cn, or NAP_E_CONFIG /
- * NAP_E_NOMEM with the message set.
+ * The client context of common/tls.c (tls.h: the one policy of servers
+ * and devices), with the device certificate's code in *cn.  Returns 0
+ * with *out, or NAP_E_CONFIG with the message set.
  */
 int
 nap_tls_ctx(struct nap *n, const char *cert, const char *key, const char *ca,
     const char *crl, SSL_CTX **out, uint32_t *cn)
 {
+	struct tls_files f = { cert, key, ca, crl };
 	SSL_CTX *ctx;
-	char why[160];
-	int rc = NAP_E_CONFIG;
+	char why[512];
 
-	ERR_clear_error();
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		return nap_fail(n, NAP_E_NOMEM, "cannot create a TLS context");
-	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
-	    !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION)) {
-		ssl_reason(why, sizeof(why));
-		rc = nap_fail(n, NAP_E_CONFIG, "TLS 1.3: %s", why);
-		goto err;
-	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_default_passwd_cb(ctx, no_passwd);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		ssl_reason(why, sizeof(why));
-		rc = nap_fail(n, NAP_E_CONFIG, "certificate %s: %s", cert, why);
-		goto err;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		ssl_reason(why, sizeof(why));
-		rc = nap_fail(n, NAP_E_CONFIG, "key %s: %s", key, why);
-		goto err;
-	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		ERR_clear_error();
-		rc = nap_fail(n, NAP_E_CONFIG, "key %s does not match "
-		    "certificate %s", key, cert);
-		goto err;
-	}
-	if (check_key(SSL_CTX_get0_privatekey(ctx), why, sizeof(why)) == -1) {
-		rc = nap_fail(n, NAP_E_CONFIG, "key %s: %s", key, why);
-		goto err;
-	}
-	if (nap_cert_code(SSL_CTX_get0_certificate(ctx), cn, why,
-	    sizeof(why)) == -1) {
-		rc = nap_fail(n, NAP_E_CONFIG, "certificate %s: %s", cert, why);
-		goto err;
-	}
-	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-		ssl_reason(why, sizeof(why));
-		rc = nap_fail(n, NAP_E_CONFIG, "CA %s: %s", ca, why);
-		goto err;
-	}
-	if (crl != NULL && load_crl(ctx, crl, why, sizeof(why)) == -1) {
-		rc = nap_fail(n, NAP_E_CONFIG, "CRL %s: %s", crl, why);
-		goto err;
-	}
-	/* A client always verifies; the chain is CA -> server (depth 2). */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_verify_depth(ctx, 2);
+	if ((ctx = tls_device_ctx(&f, cn, why, sizeof(why))) == NULL)
+		return nap_fail(n, NAP_E_CONFIG, "%s", why);
 	*out = ctx;
 	return 0;
-err:
-	SSL_CTX_free(ctx);
-	return rc;
 }
 
 /* ---- a connection ----------------------------------------------------- */
@@ -326,7 +185,6 @@ nap_tls_start(struct nap *n)
 int
 nap_tls_handshake(struct nap *n)
 {
-	X509 *peer;
 	uint32_t code;
 	long vr;
 	char why[160], got[9], want[9];
@@ -349,20 +207,14 @@ nap_tls_handshake(struct nap *n)
 		return io_error(n, e, r, "TLS handshake failed");
 	}
 	n->ssl_want_write = false;
-	/* HARDENING: identity after every handshake. */
+	/* HARDENING: identity after every handshake, by the servers' rule. */
 	if (SSL_version(n->ssl) != TLS1_3_VERSION)
 		return nap_fail(n, NAP_E_TLS, "TLS handshake failed: not "
 		    "TLS 1.3");
-	if ((vr = SSL_get_verify_result(n->ssl)) != X509_V_OK)
-		return nap_fail(n, NAP_E_VERIFY, "TLS handshake failed: "
-		    "certificate verify failed: %s",
-		    X509_verify_cert_error_string(vr));
-	if ((peer = SSL_get1_peer_certificate(n->ssl)) == NULL)
-		return nap_fail(n, NAP_E_VERIFY, "TLS handshake failed: the "
-		    "server sent no certificate");
-	r = nap_cert_code(peer, &code, why, sizeof(why));
-	X509_free(peer);
-	if (r == -1)
+	if ((r = tls_peer_check(n->ssl, &code, why, sizeof(why))) ==
+	    TLS_PEER_UNVERIFIED)
+		return nap_fail(n, NAP_E_VERIFY, "TLS handshake failed: %s", why);
+	if (r != 0)
 		return nap_fail(n, NAP_E_IDENTITY, "server identity: %s", why);
 	if (code != n->expect) {
 		env_code_format(code, got);

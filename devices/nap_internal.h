@@ -193,7 +193,6 @@ int	nap_tls_read(struct nap *, void *, size_t, size_t *);
 int	nap_tls_write(struct nap *, const void *, size_t, size_t *);
 bool	nap_tls_pending(const struct nap *);
 void	nap_tls_close(struct nap *, bool);
-int	nap_cert_code(X509 *, uint32_t *, char *, size_t);
 
 
 /* libnap_msg.c */
