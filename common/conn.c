@@ -350,6 +350,45 @@ conn_hold_all(struct connset *set, bool hold)
 	set->holding = hold;
 }
 
+/*
+ * SIGHUP: every logged-in link's certificate verified again against
+ * ctx (the new CA and CRLs); ops->revoked (kick with the server's
+ * words) for each that no longer passes.  Returns how many.
+ */
+unsigned
+conn_recheck_certs(struct connset *set, SSL_CTX *ctx,
+    void (*revoked)(struct conn *, const char *why))
+{
+	struct conn *c, *next;
+	char why[200];
+	unsigned n = 0;
+
+	for (c = set->links; c != NULL; c = next) {
+		next = c->next;
+		if (c->state != C_ONLINE || tls_peer_recheck(ctx,
+		    bufferevent_openssl_get_ssl(c->bev), why, sizeof(why)) == 0)
+			continue;
+		log_info("link %u: %08X: %s since its login: closed", c->id,
+		    c->code, why);
+		revoked(c, why);
+		n++;
+	}
+	return n;
+}
+
+/* A reference to *ctx taken under mu (free it with SSL_CTX_free). */
+SSL_CTX *
+conn_ctx_ref(SSL_CTX **ctx, pthread_mutex_t *mu)
+{
+	SSL_CTX *c;
+
+	pthread_mutex_lock(mu);
+	c = *ctx;
+	SSL_CTX_up_ref(c);
+	pthread_mutex_unlock(mu);
+	return c;
+}
+
 void
 conn_close_all(struct connset *set, const char *why)
 {

@@ -14,6 +14,7 @@
 #ifndef NAP_CONN_H
 #define NAP_CONN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -123,6 +124,13 @@ void	conn_pause(struct conn *, int why, bool on);
 /* §8 stop-accepting: no link is read while hold is true, and their
  * heartbeat deadlines wait (call it every tick). */
 void	conn_hold_all(struct connset *, bool hold);
+/* SIGHUP: each logged-in link whose certificate no longer verifies
+ * against ctx (revoked since, another CA) goes to revoked(), which
+ * closes it.  The count. */
+unsigned conn_recheck_certs(struct connset *, SSL_CTX *ctx,
+	    void (*revoked)(struct conn *, const char *why));
+/* A reference to the server's current context *ctx, taken under mu. */
+SSL_CTX	*conn_ctx_ref(SSL_CTX **ctx, pthread_mutex_t *mu);
 /* Stop: closes every link not yet closing. */
 void	conn_close_all(struct connset *, const char *why);
 /* After the loop ended: frees every link (no callback runs). */

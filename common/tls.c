@@ -691,3 +691,41 @@ dir_of(const char *path, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%.*s", (int)(slash - path), path);
 }
+
+/*
+ * A live link's peer against a newer context (SIGHUP): its certificate
+ * and the chain it sent are verified again with the new store, CA and
+ * CRLs, so that a certificate revoked since the handshake ends its link
+ * (a CRL is otherwise read only at handshakes).
+ */
+int
+tls_peer_recheck(SSL_CTX *ctx, SSL *ssl, char *err, size_t errlen)
+{
+	X509 *leaf = SSL_get0_peer_certificate(ssl);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	X509_STORE_CTX *sc = NULL;
+	int rc = -1, v;
+
+	if (leaf == NULL) {
+		snprintf(err, errlen, "no peer certificate");
+		return -1;
+	}
+	if ((sc = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(sc, SSL_CTX_get_cert_store(ctx), leaf, chain)
+	    != 1) {
+		snprintf(err, errlen, "no memory to verify a certificate");
+		goto out;
+	}
+	X509_STORE_CTX_set_purpose(sc, X509_PURPOSE_SSL_CLIENT);
+	if (X509_verify_cert(sc) == 1)
+		rc = 0;
+	else {
+		v = X509_STORE_CTX_get_error(sc);
+		snprintf(err, errlen, "certificate %s",
+		    v == X509_V_ERR_CERT_REVOKED ? "revoked" :
+		    X509_verify_cert_error_string(v));
+	}
+out:
+	X509_STORE_CTX_free(sc);
+	return rc;
+}

@@ -90,6 +90,13 @@ int	tls_peer_check(SSL *, uint32_t *code, char *err, size_t errlen);
 /* tls_peer_check() with -1 for every refusal. */
 int	tls_peer_code(SSL *, uint32_t *code, char *err, size_t errlen);
 
+/*
+ * The peer of a live link verified again against ctx (a context built
+ * after a reload): 0, or -1 with err ("certificate revoked", ...).  The
+ * purpose checked is client auth, as every accepted link's.
+ */
+int	tls_peer_recheck(SSL_CTX *ctx, SSL *ssl, char *err, size_t errlen);
+
 /* The CN of a certificate file as a code (own identity, §9).  0 / -1. */
 int	tls_file_code(const char *certfile, uint32_t *code, char *err,
 	    size_t errlen);

@@ -34,6 +34,7 @@ static void	resume_wanted(struct link *, const uint8_t *, size_t, char *);
 static void	choose_session(struct link *, const char *);
 static void	keep_session(struct link *);
 static bool	pin_matches(struct link *, const char *);
+static void	kick_revoked(struct conn *, const char *);
 
 static const struct conn_ops link_ops = {
 	.identified = on_identified,
@@ -418,14 +419,27 @@ link_logout_all(struct worker *w)
 	conn_close_all(&w->set, "server stopping");
 }
 
-/* SIGHUP: a device removed or disabled in the registry is refused now. */
+static void
+kick_revoked(struct conn *c, const char *why)
+{
+	link_kick((struct link *)c, why);
+}
+
+/*
+ * SIGHUP: a device whose certificate was revoked since its login, or
+ * that was removed or disabled in the registry, is refused now.
+ */
 void
 link_recheck_all(struct worker *w)
 {
+	struct server *s = w->srv;
+	SSL_CTX *ctx = conn_ctx_ref(&s->ctx, &s->ctx_mu);
 	struct conn *c, *next;
 	struct reg_device d;
 	int rc;
 
+	(void)conn_recheck_certs(&w->set, ctx, kick_revoked);
+	SSL_CTX_free(ctx);
 	for (c = w->set.links; c != NULL; c = next) {
 		struct link *l = (struct link *)c;
 

@@ -276,7 +276,7 @@ server_reload(struct server *s)
 {
 	struct tls_files f = { s->conf.cert, s->conf.key, s->conf.ca,
 	    s->conf.crl };
-	char err[256];
+	char err[512];
 	SSL_CTX *nctx, *old;
 
 	if ((nctx = tls_server_ctx(&f, err, sizeof(err))) == NULL)

@@ -19,6 +19,7 @@ static int	on_bad_length(struct conn *, uint32_t);
 static void	on_closing(struct conn *, enum conn_state, const char *);
 static void	on_free(struct conn *);
 static void	on_refused(struct link *, const struct pipe_ctx *);
+static void	kick_revoked(struct conn *, const char *);
 static void	proto_error(struct link *, int, uint32_t,
 		    const struct env_header *, const char *);
 
@@ -260,6 +261,24 @@ on_free(struct conn *c)
 		}
 	free(l->counts);	/* released without a close */
 	free(l);
+}
+
+static void
+kick_revoked(struct conn *c, const char *why)
+{
+	link_kick((struct link *)c, why);
+}
+
+/* SIGHUP: a peer whose certificate was revoked since its login goes. */
+void
+link_recheck_all(struct worker *w)
+{
+	struct server *s = w->srv;
+	SSL_CTX *ctx = conn_ctx_ref(&s->ctx, &s->ctx_mu);
+
+	(void)conn_recheck_certs(&w->set, ctx, kick_revoked);
+	SSL_CTX_free(ctx);
+	iop_flush(&w->io);
 }
 
 /* Graceful stop (§5): Logout to every peer, then close after flushing. */

@@ -163,6 +163,7 @@ int	link_write(struct link *, const struct env_header *,
 	    const uint8_t *frame, size_t len);
 void	link_logout_all(struct worker *);
 void	link_kick(struct link *, const char *why);
+void	link_recheck_all(struct worker *);
 uint64_t link_where(const struct link *);
 
 /* login.c */

@@ -18,6 +18,7 @@ static void	w_end(struct iop_worker *);
 static void	w_adopt(struct iop_worker *, int);
 static void	w_item(struct iop_worker *, void *, const uint8_t *);
 static void	w_tick(struct iop_worker *);
+static void	w_reload(struct iop_worker *);
 static void	w_logout(struct iop_worker *);
 static void	w_destroy(struct iop_worker *);
 
@@ -27,7 +28,7 @@ static const struct iop_ops ops = {
 	.adopt = w_adopt,
 	.item = w_item,
 	.tick = w_tick,
-	.reload = NULL,		/* only the TLS context: server_reload() */
+	.reload = w_reload,	/* after the new TLS context: links */
 	.logout = w_logout,
 	.destroy = w_destroy,
 };
@@ -49,6 +50,12 @@ w_end(struct iop_worker *io)
 
 	conn_release_all(&w->set);
 	env_parser_free(w->parser);
+}
+
+static void
+w_reload(struct iop_worker *io)
+{
+	link_recheck_all((struct worker *)io);
 }
 
 static void
@@ -203,7 +210,7 @@ server_reload(struct server *s)
 {
 	struct tls_files f = { s->conf.cert, s->conf.key, s->conf.ca,
 	    s->conf.crl };
-	char err[256];
+	char err[512];
 	SSL_CTX *nctx, *old;
 
 	if ((nctx = tls_server_ctx(&f, err, sizeof(err))) == NULL) {
@@ -215,6 +222,7 @@ server_reload(struct server *s)
 	s->ctx = nctx;
 	pthread_mutex_unlock(&s->ctx_mu);
 	SSL_CTX_free(old);	/* live links hold their own reference */
+	iopool_reload(&s->pool);	/* revoked peers go (link.c) */
 	log_info("reload: certificates and CRL re-read");
 }
 

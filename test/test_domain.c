@@ -138,6 +138,7 @@ static void	test_rf_stop(void);
 static void	test_silent_dropped(void);
 static void	test_slow_frame_dropped(void);
 static void	test_heartbeat_gaps(void);
+static void	test_reload_revoke(void);
 static void	test_heartbeat_kept(void);
 static void	test_hb_stop(void);
 static void	test_load(void);
@@ -1657,6 +1658,53 @@ out:
 		stop_ok(&s);
 }
 
+/*
+ * A certificate revoked while its device is logged in: the reload reads
+ * the new CRL and verifies every live link again; that one gets Error
+ * 403 "certificate revoked" and is closed, the others stay.
+ */
+static void
+test_reload_revoke(void)
+{
+	struct itest_raw r, o;
+	struct itest_frame f;
+	uint32_t seq = 0;
+	int rc, code = 0;
+	const char *rev[] = { itest.certs, "--dir", itest.pki, "revoke",
+	    "0001003F", NULL };
+
+	memset(&o, 0, sizeof(o));
+	if (!raw_online(&r, srv_rl.port, IT_DEV(63)) ||
+	    !raw_online(&o, srv_rl.port, IT_DEV(64)))
+		goto out;
+	if (!IT_ASSERT((rc = itest_run(rev)) == 0, "nap-certs revoke "
+	    "0001003F: exit %d", rc) || !IT_ASSERT(itest_server_signal(
+	    &srv_rl, SIGHUP) == 0, "kill -HUP"))
+		goto out;
+	rc = itest_raw_recv(&r, &f, IT_WAIT_MS);
+	if (IT_ASSERT(rc == IT_FRAME, "0001003F revoked + SIGHUP: expected "
+	    "Error 403, got %s", rc_name(rc, &r))) {
+		IT_ASSERT(itest_frame_error(&f, &code, &seq) == 0 && code ==
+		    403 && strstr(f.body, "revoked") != NULL, "0001003F "
+		    "revoked + SIGHUP: expected Error 403 \"certificate "
+		    "revoked\", got %.300s", f.body);
+		itest_frame_free(&f);
+		raw_expect_closed(&r, "0001003F after its Error 403");
+	}
+	/* Another device's link is verified too, and stays. */
+	if (IT_ASSERT(itest_raw_msg(&o, 3, NULL, IT_DEV(64), IT_DOMAIN,
+	    o.session, NULL, NULL) == 0, "Check from 00010040")) {
+		rc = itest_raw_expect(&o, 4, &f, IT_WAIT_MS, NULL);
+		IT_ASSERT(rc == IT_FRAME, "00010040 after the reload: expected "
+		    "CheckReply, got %s", rc_name(rc, &o));
+		if (rc == IT_FRAME)
+			itest_frame_free(&f);
+	}
+out:
+	itest_raw_close(&r);
+	itest_raw_close(&o);
+}
+
 /* ---- registration ------------------------------------------------------ */
 
 static void
@@ -1726,6 +1774,8 @@ init_domain_tests(void)
 	static const struct test_entry rl[] = {
 		{ "SIGHUP after disable: 403, closed; others go on",
 		    test_reload_disable },
+		{ "SIGHUP after revoke: 403, closed; others stay",
+		    test_reload_revoke },
 		{ "SIGTERM: exit status 0", test_rl_stop },
 		{ NULL, NULL },
 	};
