@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <event2/bufferevent_ssl.h>
 
@@ -22,6 +23,45 @@ static int	conn_bad_length(void *, uint32_t);
 static void	account_input(struct conn *, size_t);
 static void	close_poll(evutil_socket_t, short, void *);
 static void	conn_free(struct conn *);
+
+void
+conn_set_init(struct connset *set, const struct conn_ops *ops,
+    struct iop_worker *io, const struct conn_bounds *b)
+{
+	set->ops = ops;
+	set->io = io;
+	set->max_frame = b->max_frame;
+	set->out_cap = b->out_cap;
+	set->hb_timeout = b->hb_timeout;
+	set->held_cap = b->in_cap / (size_t)(b->nworkers > 0 ? b->nworkers :
+	    1);
+}
+
+struct conn *
+conn_accept(struct connset *set, int fd, SSL_CTX *const *ctx,
+    pthread_mutex_t *mu, atomic_uint *next_id, size_t size)
+{
+	struct conn *c;
+	SSL *ssl;
+
+	pthread_mutex_lock(mu);
+	ssl = SSL_new(*ctx);
+	pthread_mutex_unlock(mu);
+	if (ssl == NULL || (c = calloc(1, size)) == NULL) {
+		log_warnx("accept: no memory, connection dropped");
+		SSL_free(ssl);
+		close(fd);
+		return NULL;
+	}
+	/* On failure conn_open has closed fd and freed ssl. */
+	if (conn_open(set, c, fd, ssl, atomic_fetch_add(next_id, 1) + 1) ==
+	    -1) {
+		log_warnx("accept: cannot create a TLS buffer event");
+		free(c);
+		return NULL;
+	}
+	return c;
+}
 
 int
 conn_open(struct connset *set, struct conn *c, int fd, SSL *ssl, uint32_t id)

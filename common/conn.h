@@ -15,6 +15,7 @@
 #define NAP_CONN_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,6 +85,25 @@ struct connset {
 	size_t			 held_cap;	/* this worker's share */
 	bool			 holding;	/* conn_hold_all() */
 };
+
+/* The bounds of a server's links (§2, §5), from its configuration. */
+struct conn_bounds {
+	size_t		max_frame;
+	size_t		out_cap;	/* per link */
+	size_t		in_cap;		/* per server: a worker's share */
+	long		hb_timeout;
+	int		nworkers;
+};
+void	conn_set_init(struct connset *, const struct conn_ops *,
+	    struct iop_worker *, const struct conn_bounds *);
+/*
+ * An accepted socket: allocates the server's link of size bytes (struct
+ * conn first; zeroed), with an SSL of *ctx taken under mu and the next
+ * id of *next_id, and starts it on fd.  Returns it (the set's ops->free
+ * releases it), or NULL with fd closed and the failure logged.
+ */
+struct conn *conn_accept(struct connset *, int fd, SSL_CTX *const *ctx,
+	    pthread_mutex_t *mu, atomic_uint *next_id, size_t size);
 
 /*
  * How frames_cut() hands out what it cuts: frame() gets each whole frame,

@@ -36,13 +36,10 @@ void
 link_set_init(struct worker *w)
 {
 	struct server *s = w->srv;
+	struct conn_bounds b = { s->conf.max_frame, s->conf.out_cap,
+	    s->conf.in_cap, s->conf.hb_timeout, s->nworkers };
 
-	w->set.ops = &link_ops;
-	w->set.io = &w->io;
-	w->set.max_frame = s->conf.max_frame;
-	w->set.out_cap = s->conf.out_cap;
-	w->set.hb_timeout = s->conf.hb_timeout;
-	w->set.held_cap = s->conf.in_cap / (size_t)s->nworkers;
+	conn_set_init(&w->set, &link_ops, &w->io, &b);
 }
 
 void
@@ -50,23 +47,10 @@ link_adopt(struct worker *w, int fd)
 {
 	struct server *s = w->srv;
 	struct link *l;
-	SSL *ssl;
 
-	pthread_mutex_lock(&s->ctx_mu);
-	ssl = SSL_new(s->ctx);
-	pthread_mutex_unlock(&s->ctx_mu);
-	if (ssl == NULL || (l = calloc(1, sizeof(*l))) == NULL) {
-		log_warnx("accept: no memory, connection dropped");
-		SSL_free(ssl);
-		close(fd);
+	if ((l = (struct link *)conn_accept(&w->set, fd, &s->ctx, &s->ctx_mu,
+	    &s->next_id, sizeof(*l))) == NULL)
 		return;
-	}
-	if (conn_open(&w->set, &l->c, fd, ssl, atomic_fetch_add(&s->next_id,
-	    1) + 1) == -1) {
-		log_warnx("accept: cannot create a TLS buffer event");
-		free(l);
-		return;
-	}
 	l->w = w;
 	l->idnext = w->byid[l->c.id % ID_BUCKETS];
 	w->byid[l->c.id % ID_BUCKETS] = l;
