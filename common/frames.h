@@ -25,8 +25,9 @@ size_t	frame_build(char *buf, size_t cap, uint32_t type, const char *session,
 
 /*
  * Copies s into out (cap bytes, NUL-terminated) escaped for a double-
- * quoted attribute value; control white space becomes a space.  Text
- * that does not fit is cut (never in the middle of an escape).
+ * quoted attribute value by env_attr_esc().  Text that does not fit is
+ * cut (never in the middle of an escape).  Kept for domain/uplink.c
+ * until it writes its Login with env_p_domain().
  */
 void	frame_esc(char *out, size_t cap, const char *s);
 
@@ -37,7 +38,7 @@ void	frame_esc(char *out, size_t cap, const char *s);
  */
 void	frame_token(char out[17]);
 
-/* Monotonic milliseconds (the vDSO makes this cheap enough per read). */
-int64_t	mono_ms(void);
+/* mono_ms() and the other clocks (clock.h). */
+#include "clock.h"
 
 #endif /* NAP_FRAMES_H */
