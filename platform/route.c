@@ -315,7 +315,7 @@ link_type(struct link *l, struct pipe_ctx *c)
 		send_frame(l, ENV_T_CHECK_REPLY, h->seq, l->c.code, s->token,
 		    NULL);
 		break;
-	case ENV_T_LOGOUT:	/* §5: a domain's Logout takes its region down */
+	case ENV_T_LOGOUT:	/* §5: a domain's Logout: its region goes down */
 		link_close(l, "logout");
 		break;
 	default:	/* CheckReply */

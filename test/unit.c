@@ -14,6 +14,7 @@ void	init_config_tests(void);
 void	init_registry_tests(void);
 void	init_libnap_tests(void);
 void	init_audit_tests(void);
+void	init_proto_tests(void);
 
 int
 main(void)
@@ -31,6 +32,7 @@ main(void)
 	init_registry_tests();
 	init_libnap_tests();
 	init_audit_tests();
+	init_proto_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "unit: registering tests: %s\n",
 		    CU_get_error_msg());
