@@ -62,15 +62,6 @@ static const struct err_name err_names[] = {
 	{ NAP_E_LOGOUT, "logged out by the server" },
 	{ NAP_E_PROTOCOL, "protocol error from the server" },
 	{ NAP_E_SYS, "system error" },
-	{ 400, "malformed" },
-	{ 401, "not logged in or wrong session" },
-	{ 403, "forbidden" },
-	{ 404, "unknown destination" },
-	{ 408, "timed out in store" },
-	{ 413, "frame too large" },
-	{ 429, "rate limited" },
-	{ 503, "destination region unreachable" },
-	{ 507, "store full" },
 };
 
 /* ---- small helpers -------------------------------------------------- */
@@ -78,9 +69,13 @@ static const struct err_name err_names[] = {
 const char *
 nap_code_name(int code)
 {
+	const char *t;
+
 	for (size_t i = 0; i < sizeof(err_names) / sizeof(err_names[0]); i++)
 		if (err_names[i].code == code)
 			return err_names[i].name;
+	if ((t = env_code_text(code)) != NULL)
+		return t;	/* the server's own §4 code */
 	return code >= 400 && code <= 599 ? "refused by the server" :
 	    "unknown error";
 }

@@ -18,9 +18,9 @@ struct echo_entry {
 };
 
 static const struct echo_entry echoes[] = {
-	{ 3, 4 },	/* Check -> CheckReply */
-	{ 20, 21 },	/* FsRegister -> FsRegisterReply */
-	{ 30, 31 },	/* Locate -> LocateReply */
+	{ ENV_T_CHECK, ENV_T_CHECK_REPLY },
+	{ ENV_T_FS_REGISTER, ENV_T_FS_REGISTER_REPLY },
+	{ ENV_T_LOCATE, ENV_T_LOCATE_REPLY },
 };
 
 static bool	is_online_or_over(struct nap *);

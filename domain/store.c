@@ -528,7 +528,7 @@ do_delete(struct store *st, const struct sreq *rq, const uint8_t *p)
 			uint16_t node = (uint16_t)dest;
 
 			if (dest >> 16 == st->srv->region &&
-			    sqlite3_column_int64(q, 1) >= 1000 &&
+			    sqlite3_column_int64(q, 1) >= ENV_T_APP &&
 			    st->count[node] > 0)
 				st->count[node]--;
 			st->bytes -= (uint64_t)sqlite3_column_int64(q, 2);

@@ -104,7 +104,7 @@ hook_route(struct pipe_ctx *c, void *arg)
 		c->route_arg = c->h->to;
 		return decide_forward(c, s);
 	}
-	if (t < 1000) {		/* §4: unknown reserved types are ignored */
+	if (t < ENV_T_APP) {	/* §4: unknown reserved types are ignored */
 		c->route = R_DROP;
 		return PIPE_PASS;
 	}

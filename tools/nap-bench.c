@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "nap.h"
+#include "proto.h"
 
 #define MAX_DEVICES	20000
 #define PAYLOAD_MIN	48
@@ -116,7 +117,7 @@ fill(struct bench *b, int i)
 
 		len = snprintf(params, sizeof(params), "<b t=\"%lld\">%s</b>",
 		    (long long)mono_us(), b->filler);
-		if (nap_send(d->n, 1000, peer->code, params, (size_t)len, 0,
+		if (nap_send(d->n, ENV_T_APP, peer->code, params, (size_t)len, 0,
 		    NULL) != 0)
 			break;		/* queue full: the next turn */
 		d->sent++;
@@ -133,7 +134,7 @@ on_msg(struct nap *n, const struct nap_msg *m, void *arg)
 	int from = idx_of(b, nap_msg_from(m));
 
 	(void)n;
-	if (nap_msg_type(m) != 1000 || from < 0 || p == NULL ||
+	if (nap_msg_type(m) != ENV_T_APP || from < 0 || p == NULL ||
 	    (t = memmem(p, len, "t=\"", 3)) == NULL)
 		return;
 	if (b->nlat < (uint64_t)b->n * (uint64_t)b->m)
