@@ -271,7 +271,7 @@ link_type(struct link *l, const struct pipe_ctx *c)
 		send_error(l, 403, h->seq, h->to, h->session,
 		    "already logged in");
 		break;
-	case ENV_T_CHECK:	/* CheckReply echoing the Seq, never forwarded */
+	case ENV_T_CHECK:	/* CheckReply with its Seq, never forwarded */
 		send_frame(l, ENV_T_CHECK_REPLY, h->seq, l->code, s->token,
 		    NULL);
 		break;

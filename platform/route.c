@@ -311,11 +311,11 @@ link_type(struct link *l, struct pipe_ctx *c)
 	case ENV_T_LOGIN:
 		send_error(l, 403, h->from, h, c->reason);
 		break;
-	case ENV_T_CHECK:	/* CheckReply echoing the Seq, never forwarded */
+	case ENV_T_CHECK:	/* CheckReply with its Seq, never forwarded */
 		send_frame(l, ENV_T_CHECK_REPLY, h->seq, l->c.code, s->token,
 		    NULL);
 		break;
-	case ENV_T_LOGOUT:	/* §5: a domain's Logout: its region goes down */
+	case ENV_T_LOGOUT:	/* §5: the domain's region goes down */
 		link_close(l, "logout");
 		break;
 	default:	/* CheckReply */

@@ -117,8 +117,8 @@ fill(struct bench *b, int i)
 
 		len = snprintf(params, sizeof(params), "<b t=\"%lld\">%s</b>",
 		    (long long)mono_us(), b->filler);
-		if (nap_send(d->n, ENV_T_APP, peer->code, params, (size_t)len, 0,
-		    NULL) != 0)
+		if (nap_send(d->n, ENV_T_APP, peer->code, params, (size_t)len,
+		    0, NULL) != 0)
 			break;		/* queue full: the next turn */
 		d->sent++;
 		d->inflight++;

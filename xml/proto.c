@@ -243,7 +243,7 @@ env_p_locate(char *buf, size_t cap, uint32_t code)
 	return put(buf, cap, "<locate code=\"%08X\"/>", code);
 }
 
-/* ---- reader --------------------------------------------------------------- */
+/* ---- reader ------------------------------------------------------------ */
 
 /* n or its first following element sibling named name (any: NULL). */
 static xmlNodePtr
