@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"	/* mono_ms(), which the servers' links keep time with */
+
 /* Room for any frame a server creates (parameters included). */
 #define FRAME_MAX_SERVER	2048
 
@@ -38,7 +40,5 @@ void	frame_esc(char *out, size_t cap, const char *s);
  */
 void	frame_token(char out[17]);
 
-/* mono_ms() and the other clocks (clock.h). */
-#include "clock.h"
 
 #endif /* NAP_FRAMES_H */
