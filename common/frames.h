@@ -40,5 +40,4 @@ void	frame_esc(char *out, size_t cap, const char *s);
  */
 void	frame_token(char out[17]);
 
-
 #endif /* NAP_FRAMES_H */
