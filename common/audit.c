@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "audit_internal.h"
+#include "clock.h"
 #include "log.h"
 
 static const char *const verdicts[AUDIT_NVERDICTS] = {
@@ -35,15 +36,6 @@ const char *
 audit_verdict_name(enum audit_verdict v)
 {
 	return (unsigned)v < AUDIT_NVERDICTS ? verdicts[v] : NULL;
-}
-
-int64_t
-audit_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- open and close --------------------------------------------------- */
@@ -352,8 +344,7 @@ audit_wait_retry(struct audit *a)
 	struct timespec ts;
 	bool stop;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += AUDIT_RETRY_MS / 1000;
+	mono_after(&ts, AUDIT_RETRY_MS);
 	pthread_mutex_lock(&a->mu);
 	if (!a->stop)
 		pthread_cond_timedwait(&a->cv, &a->mu, &ts);
@@ -387,13 +378,7 @@ wait_work(struct audit *a)
 	long ms = a->sync == AUDIT_SYNC_INTERVAL && a->sync_ms < AUDIT_TICK_MS
 	    ? a->sync_ms : AUDIT_TICK_MS;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	mono_after(&ts, ms);
 	pthread_cond_timedwait(&a->cv, &a->mu, &ts);
 }
 

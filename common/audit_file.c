@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "audit_internal.h"
+#include "clock.h"
 #include "log.h"
+#include "proto.h"
 
 #define TAIL_WINDOW	4096	/* bytes read to find the last hash */
 #define FIRST_LINE_MAX	4096	/* a <file> record is far shorter */
@@ -87,26 +89,20 @@ ob_printf(struct audit *a, const char *fmt, ...)
 		    sizeof(buf) - 1);
 }
 
-/* ` name="text"`, escaped so that the value holds no '"', '<', '>', '&'
- * or control character (the parser relies on that). */
+/* ` name="text"`, escaped (env_attr_esc) so that the value holds no
+ * '"', '<', '>', '&' or control character (the parser relies on that). */
 static void
 ob_attr_text(struct audit *a, const char *name, const char *s)
 {
-	ob_printf(a, " %s=\"", name);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	size_t need = env_attr_esc(NULL, 0, s);
 
-		if (c == '"')
-			ob_add(a, "&quot;", 6);
-		else if (c == '<')
-			ob_add(a, "&lt;", 4);
-		else if (c == '>')
-			ob_add(a, "&gt;", 4);
-		else if (c == '&')
-			ob_add(a, "&amp;", 5);
-		else
-			ob_add(a, c < 0x20 || c == 0x7f ? "?" : s, 1);
+	ob_printf(a, " %s=\"", name);
+	if (a->out.len == SIZE_MAX || ob_grow(&a->out, need + 1) == -1) {
+		a->out.len = SIZE_MAX;
+		return;
 	}
+	(void)env_attr_esc((char *)a->out.p + a->out.len, need + 1, s);
+	a->out.len += need;
 	ob_add(a, "\"", 1);
 }
 
@@ -292,7 +288,7 @@ audit_file_item(struct audit *a, const struct qhdr *hd)
 static void
 complain(struct audit *a, const char *what, int e)
 {
-	int64_t now = audit_now_ms();
+	int64_t now = mono_ms();
 
 	audit_set_error(a, "%s %s: %s", what, a->path, strerror(e));
 	if (!a->disk_bad || now - a->last_complain_ms >= AUDIT_COMPLAIN_MS) {
@@ -356,7 +352,7 @@ sync_now(struct audit *a)
 	if (a->fd != -1 && a->unsynced && fdatasync(a->fd) == -1)
 		complain(a, "syncing", errno);
 	a->unsynced = false;
-	a->last_sync_ms = audit_now_ms();
+	a->last_sync_ms = mono_ms();
 }
 
 /*
@@ -405,7 +401,7 @@ audit_file_flush(struct audit *a)
 void
 audit_file_tick(struct audit *a)
 {
-	int64_t now = audit_now_ms();
+	int64_t now = mono_ms();
 
 	if (a->sync == AUDIT_SYNC_INTERVAL && a->unsynced &&
 	    now - a->last_sync_ms >= a->sync_ms)
@@ -443,7 +439,7 @@ rotate(struct audit *a)
 	}
 	a->fileno++;
 	a->file_recs = 0;
-	a->opened_ms = audit_now_ms();
+	a->opened_ms = mono_ms();
 	atomic_fetch_add(&a->n_rotated, 1);
 	fmt_file(a, audit_mac_keyed(a->mac));
 	return 0;
@@ -623,7 +619,7 @@ audit_file_open(struct audit *a, bool keyed, char *err, size_t errlen)
 		return -1;
 	}
 	memcpy(a->hash_disk, a->hash, sizeof(a->hash));
-	a->opened_ms = a->last_sync_ms = audit_now_ms();
+	a->opened_ms = a->last_sync_ms = mono_ms();
 	if (!exists) {
 		a->fileno++;
 		fmt_file(a, keyed);

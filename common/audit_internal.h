@@ -96,7 +96,6 @@ struct audit {
 };
 
 /* audit.c */
-int64_t	audit_now_ms(void);
 void	audit_set_error(struct audit *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	audit_lose(struct audit *, uint64_t n, const char *why);

@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "frames.h"
 #include "log.h"
+#include "proto.h"
 
 size_t
 frame_build(char *buf, size_t cap, uint32_t type, const char *session,
@@ -32,24 +33,7 @@ frame_build(char *buf, size_t cap, uint32_t type, const char *session,
 void
 frame_esc(char *out, size_t cap, const char *s)
 {
-	size_t n = 0;
-
-	for (; *s != '\0' && n + 7 < cap; s++) {
-		const char *r = NULL;
-
-		switch (*s) {
-		case '&': r = "&amp;"; break;
-		case '<': r = "&lt;"; break;
-		case '"': r = "&quot;"; break;
-		case '\n': case '\r': case '\t': r = " "; break;
-		}
-		if (r != NULL) {
-			memcpy(out + n, r, strlen(r));
-			n += strlen(r);
-		} else
-			out[n++] = *s;
-	}
-	out[n] = '\0';
+	(void)env_attr_esc(out, cap, s);
 }
 
 void
@@ -61,13 +45,4 @@ frame_token(char out[17])
 		fatalx("RAND_bytes failed");
 	for (int i = 0; i < 8; i++)
 		snprintf(out + 2 * i, 3, "%02X", rnd[i]);
-}
-
-int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

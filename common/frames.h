@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"	/* mono_ms(), which the servers' links keep time with */
+
 /* Room for any frame a server creates (parameters included). */
 #define FRAME_MAX_SERVER	2048
 
@@ -25,8 +27,9 @@ size_t	frame_build(char *buf, size_t cap, uint32_t type, const char *session,
 
 /*
  * Copies s into out (cap bytes, NUL-terminated) escaped for a double-
- * quoted attribute value; control white space becomes a space.  Text
- * that does not fit is cut (never in the middle of an escape).
+ * quoted attribute value by env_attr_esc().  Text that does not fit is
+ * cut (never in the middle of an escape).  Kept for domain/uplink.c
+ * until it writes its Login with env_p_domain().
  */
 void	frame_esc(char *out, size_t cap, const char *s);
 
@@ -36,8 +39,5 @@ void	frame_esc(char *out, size_t cap, const char *s);
  * fatalx() when the random generator fails.
  */
 void	frame_token(char out[17]);
-
-/* Monotonic milliseconds (the vDSO makes this cheap enough per read). */
-int64_t	mono_ms(void);
 
 #endif /* NAP_FRAMES_H */

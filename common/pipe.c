@@ -65,9 +65,3 @@ pipe_reject(struct pipe_ctx *ctx, int code, const char *why)
 	snprintf(ctx->reason, sizeof(ctx->reason), "%s", why);
 	return PIPE_REJECT;
 }
-
-const char *
-pipe_stopped_at(const struct pipe_ctx *ctx)
-{
-	return ctx->reason;
-}

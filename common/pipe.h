@@ -63,7 +63,5 @@ int	pipe_add(struct pipe *, enum pipe_stage, const char *name,
 enum pipe_verdict pipe_run(const struct pipe *, struct pipe_ctx *);
 /* Sets ctx->error and ctx->reason; returns PIPE_REJECT (for hooks). */
 enum pipe_verdict pipe_reject(struct pipe_ctx *, int code, const char *why);
-/* Name of the hook that gave the last non-pass verdict (for logs). */
-const char *pipe_stopped_at(const struct pipe_ctx *);
 
 #endif /* NAP_PIPE_H */

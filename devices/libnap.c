@@ -62,34 +62,20 @@ static const struct err_name err_names[] = {
 	{ NAP_E_LOGOUT, "logged out by the server" },
 	{ NAP_E_PROTOCOL, "protocol error from the server" },
 	{ NAP_E_SYS, "system error" },
-	{ 400, "malformed" },
-	{ 401, "not logged in or wrong session" },
-	{ 403, "forbidden" },
-	{ 404, "unknown destination" },
-	{ 408, "timed out in store" },
-	{ 413, "frame too large" },
-	{ 429, "rate limited" },
-	{ 503, "destination region unreachable" },
-	{ 507, "store full" },
 };
 
 /* ---- small helpers -------------------------------------------------- */
 
-int64_t
-nap_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *
 nap_code_name(int code)
 {
+	const char *t;
+
 	for (size_t i = 0; i < sizeof(err_names) / sizeof(err_names[0]); i++)
 		if (err_names[i].code == code)
 			return err_names[i].name;
+	if ((t = env_code_text(code)) != NULL)
+		return t;	/* the server's own §4 code */
 	return code >= 400 && code <= 599 ? "refused by the server" :
 	    "unknown error";
 }
@@ -205,7 +191,7 @@ nap_new(void)
 	n->unacked_max = NAP_DEF_UNACKED;
 	n->log_max = NAP_LOG_WARN;
 	if (RAND_bytes((unsigned char *)&n->rng, sizeof(n->rng)) != 1)
-		n->rng = (uint64_t)nap_now_ms() ^ (uint64_t)getpid() << 32;
+		n->rng = (uint64_t)mono_ms() ^ (uint64_t)getpid() << 32;
 	/*
 	 * A device confirms by (From, Seq) only (§5): a random start keeps
 	 * the Seqs of its successive sessions apart.
@@ -638,7 +624,7 @@ nap_link_down(struct nap *n, int err)
 	if (n->reconnect && n->ever_online && !permanent(err)) {
 		delay = nap_backoff_ms(n->attempts++, n->rc_min, n->rc_max,
 		    rng_next(n));
-		n->backoff_until = nap_now_ms() + delay;
+		n->backoff_until = mono_ms() + delay;
 		nap_log(n, err == NAP_E_LOGOUT ? NAP_LOG_INFO : NAP_LOG_WARN,
 		    "%s; reconnecting in %u ms", n->errmsg, delay);
 		/* §5: a server's Logout is no failure. */
@@ -671,7 +657,7 @@ nap_online(struct nap *n, const char *session, unsigned iv, unsigned to)
 	n->ever_online = true;
 	if (!first)
 		n->stats.reconnects++;
-	n->last_rx = n->last_tx = nap_now_ms();
+	n->last_rx = n->last_tx = mono_ms();
 	nap_io_restamp(n, n->resumed);
 	nap_log(n, NAP_LOG_INFO, "logged in as %08X at %08X, session %s%s",
 	    n->code, n->expect, n->session, n->resumed ? " (resumed)" : "");
@@ -715,7 +701,7 @@ link_start(struct nap *n)
 	struct addrinfo hints;
 	int rc;
 
-	n->deadline = nap_now_ms() + n->connect_ms;
+	n->deadline = mono_ms() + n->connect_ms;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -814,7 +800,7 @@ step_link(struct nap *n)
 	if ((rc = nap_io_read(n)) != 0)
 		return rc;
 	if (n->state == NAP_ST_ONLINE)
-		run_timers(n, nap_now_ms());
+		run_timers(n, mono_ms());
 	else if (n->state != NAP_ST_LOGIN && n->state != NAP_ST_CLOSING)
 		return 0;
 	if (n->down_err != 0)
@@ -836,7 +822,8 @@ run_timers(struct nap *n, int64_t now)
 	}
 	if (n->hb_interval != 0 && now - n->last_tx >=
 	    (int64_t)n->hb_interval * 1000) {
-		if (nap_queue_ctrl(n, 3, n->expect, NULL, NULL, NULL) == 0)
+		if (nap_queue_ctrl(n, ENV_T_CHECK, n->expect, NULL, NULL,
+		    NULL) == 0)
 			n->last_tx = now;
 	}
 }
@@ -850,7 +837,7 @@ nap_process(struct nap *n, int events)
 	(void)events;	/* every step tries its I/O; the socket says */
 	if (n->in_cb)
 		return nap_fail(n, NAP_E_BUSY, "not from a callback");
-	now = nap_now_ms();
+	now = mono_ms();
 	switch (n->state) {
 	case NAP_ST_IDLE:
 		return nap_fail(n, NAP_E_STATE, "not connected");
@@ -874,7 +861,7 @@ nap_process(struct nap *n, int events)
 	}
 	if (rc == 0 && n->state != NAP_ST_ONLINE && n->state !=
 	    NAP_ST_BACKOFF && n->state != NAP_ST_CLOSED && n->deadline != 0 &&
-	    nap_now_ms() >= n->deadline) {
+	    mono_ms() >= n->deadline) {
 		if (n->state == NAP_ST_CLOSING) {
 			/* The server did not close in time: we do. */
 			close_link(n, true);
@@ -919,7 +906,7 @@ nap_want_write(const struct nap *n)
 int
 nap_next_timeout_ms(const struct nap *n)
 {
-	int64_t now = nap_now_ms(), t = INT64_MAX, d;
+	int64_t now = mono_ms(), t = INT64_MAX, d;
 
 	/* An overdue timer (d <= 0) wins: it is due now. */
 #define SOONER(x) do { d = (x); if (d < t) t = d; } while (0)
@@ -970,7 +957,8 @@ nap_logout_start(struct nap *n, int64_t deadline)
 	int rc;
 
 	if ((rc = nap_queue_confirm(n)) != 0 ||
-	    (rc = nap_queue_ctrl(n, 7, n->expect, NULL, NULL, NULL)) != 0)
+	    (rc = nap_queue_ctrl(n, ENV_T_LOGOUT, n->expect, NULL, NULL,
+	    NULL)) != 0)
 		return rc;
 	n->deadline = deadline;
 	nap_set_state(n, NAP_ST_CLOSING, 0);

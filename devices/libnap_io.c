@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/tree.h>
 
 #include "nap_internal.h"
 
@@ -29,7 +28,6 @@ static struct nap_frame *fq_pop(struct nap_fq *);
 static void	frame_written(struct nap *, struct nap_frame *);
 static bool	pack(struct nap *);
 static bool	user_ready(const struct nap *);
-static size_t	xml_esc(char *, size_t, const char *);
 static int	on_frame(void *, const uint8_t *, size_t, bool, uint32_t);
 static void	dispatch(struct nap *, struct nap_msg *);
 static void	login_frame(struct nap *, struct nap_msg *);
@@ -46,17 +44,16 @@ static void	receipt(struct nap *, struct nap_receipt *);
 static struct nap_frame *unacked_take(struct nap *, uint32_t, const char *);
 static bool	confirmable(uint32_t);
 static void	note_unconfirmed(struct nap *, uint32_t, uint32_t);
-static char	*attr(xmlNodePtr, const char *);
-static uint32_t	attr_u32(xmlNodePtr, const char *, bool *);
-static uint32_t	attr_code(xmlNodePtr, const char *);
+static uint32_t	attr_u32(struct env_param *, const char *, bool *);
+static uint32_t	attr_code(struct env_param *, const char *);
 
 static const struct type_entry types[] = {
-	{ 2, on_login_reply },
-	{ 3, on_check },
-	{ 4, on_check_reply },
-	{ 5, on_ack },
-	{ 6, on_error },
-	{ 7, on_logout },
+	{ ENV_T_LOGIN_REPLY, on_login_reply },
+	{ ENV_T_CHECK, on_check },
+	{ ENV_T_CHECK_REPLY, on_check_reply },
+	{ ENV_T_ACK, on_ack },
+	{ ENV_T_ERROR, on_error },
+	{ ENV_T_LOGOUT, on_logout },
 };
 
 /* ---- building ------------------------------------------------------ */
@@ -141,34 +138,6 @@ out:
 	return rc;
 }
 
-/* An attribute value: escapes what would end it or start markup. */
-static size_t
-xml_esc(char *out, size_t cap, const char *s)
-{
-	size_t o = 0;
-
-	for (; *s != '\0'; s++) {
-		const char *rep = NULL;
-		char one[2] = { *s, '\0' };
-		size_t rl;
-
-		switch (*s) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		default: rep = one; break;
-		}
-		rl = strlen(rep);
-		if (o + rl + 1 > cap)
-			break;
-		memcpy(out + o, rep, rl);
-		o += rl;
-	}
-	out[o] = '\0';
-	return o;
-}
-
 /*
  * Queues a protocol frame (Check, CheckReply, Ack, Logout...).  echo:
  * the Seq it echoes (reserved replies), or NULL for the next Seq.
@@ -195,26 +164,22 @@ nap_queue_ctrl(struct nap *n, uint32_t type, uint32_t to,
 int
 nap_queue_login(struct nap *n)
 {
-	char p[600], name[200], ver[200];
-	size_t len = 0;
+	char p[1024];	/* two 64-byte names, escaped, and a session */
+	int len = 0;
 	char save[17];
 	int rc;
 
 	p[0] = '\0';
-	if (n->client_name != NULL) {
-		xml_esc(name, sizeof(name), n->client_name);
-		xml_esc(ver, sizeof(ver), n->client_version ?
-		    n->client_version : "");
-		len += (size_t)snprintf(p, sizeof(p),
-		    "<client name=\"%s\" version=\"%s\"/>", name, ver);
-	}
+	if (n->client_name != NULL && (len = env_p_client(p, sizeof(p),
+	    n->client_name, n->client_version)) < 0)
+		return nap_fail(n, NAP_E_INVAL, "client name too long");
 	if (n->resume[0] != '\0')
-		snprintf(p + len, sizeof(p) - len, "<resume session=\"%s\"/>",
-		    n->resume);
+		snprintf(p + len, sizeof(p) - (size_t)len,
+		    "<resume session=\"%s\"/>", n->resume);
 	/* The Login itself carries no session. */
 	memcpy(save, n->session, sizeof(save));
 	n->session[0] = '\0';
-	rc = nap_queue_ctrl(n, 1, n->expect, NULL, p, &n->login_seq);
+	rc = nap_queue_ctrl(n, ENV_T_LOGIN, n->expect, NULL, p, &n->login_seq);
 	memcpy(n->session, save, sizeof(save));
 	return rc;
 }
@@ -224,15 +189,13 @@ nap_queue_login(struct nap *n)
 int
 nap_queue_confirm(struct nap *n)
 {
-	char p[64], from[9];
+	char p[64];
 	int rc;
 
 	if (n->unconf == 0)
 		return 0;
-	env_code_format(n->unconf_from, from);
-	snprintf(p, sizeof(p), "<ack from=\"%s\" seq=\"%u\"/>", from,
-	    n->unconf_seq);
-	if ((rc = nap_queue_ctrl(n, 5, n->expect, NULL, p, NULL)) != 0)
+	(void)env_p_confirm(p, sizeof(p), n->unconf_from, n->unconf_seq, NULL);
+	if ((rc = nap_queue_ctrl(n, ENV_T_ACK, n->expect, NULL, p, NULL)) != 0)
 		return rc;
 	n->unconf = 0;
 	n->stats.acks_sent++;
@@ -439,7 +402,7 @@ nap_io_write(struct nap *n)
 		if (rc != 0)
 			return rc;
 		n->woff += put;
-		n->last_tx = nap_now_ms();
+		n->last_tx = mono_ms();
 	}
 }
 
@@ -463,7 +426,7 @@ nap_io_read(struct nap *n)
 		if (rc != 0)
 			return rc;
 		total += got;
-		n->last_rx = nap_now_ms();
+		n->last_rx = mono_ms();
 		if ((rc = nap_io_feed(n, buf, got)) != 0)
 			return rc;
 	}
@@ -515,16 +478,17 @@ on_frame(void *arg, const uint8_t *body, size_t len, bool oversize,
 static bool
 confirmable(uint32_t type)
 {
-	/* §5: all frames written to a device except 2, 3, 4, 21, 31. */
-	return type != 2 && type != 3 && type != 4 && type != 21 &&
-	    type != 31;
+	/* §5: all frames written to a device except the replies. */
+	return type != ENV_T_LOGIN_REPLY && type != ENV_T_CHECK &&
+	    type != ENV_T_CHECK_REPLY && type != ENV_T_FS_REGISTER_REPLY &&
+	    type != ENV_T_LOCATE_REPLY;
 }
 
 static void
 note_unconfirmed(struct nap *n, uint32_t from, uint32_t seq)
 {
 	if (n->unconf++ == 0)
-		n->unconf_since = nap_now_ms();
+		n->unconf_since = mono_ms();
 	n->unconf_from = from;
 	n->unconf_seq = seq;
 	if (n->unconf >= NAP_CONFIRM_COUNT)
@@ -547,8 +511,8 @@ dispatch(struct nap *n, struct nap_msg *m)
 	if (confirmable(h->type)) {
 		/* A duplicate is confirmed too, or it would come again. */
 		note_unconfirmed(n, h->from, h->seq);
-		if (h->type != 7 && nap_dup_check(n->dup, h->from, h->session,
-		    h->seq) == 1) {
+		if (h->type != ENV_T_LOGOUT && nap_dup_check(n->dup, h->from,
+		    h->session, h->seq) == 1) {
 			n->stats.duplicates++;
 			nap_log(n, NAP_LOG_DEBUG, "dropped a duplicate: type %u "
 			    "from %08X seq %u", h->type, h->from, h->seq);
@@ -568,32 +532,27 @@ static void
 login_frame(struct nap *n, struct nap_msg *m)
 {
 	const struct env_header *h = env_msg_header(m->env);
-	xmlNodePtr p, c;
-	char *text = NULL;
+	struct env_param *c;
+	const char *text = NULL;
 	int code = 0;
 	bool ok;
 
 	switch (h->type) {
-	case 2:
+	case ENV_T_LOGIN_REPLY:
 		on_login_reply(n, m);
 		return;
-	case 3:
+	case ENV_T_CHECK:
 		on_check(n, m);
 		return;
-	case 6:
-		p = env_msg_parameters_node(m->env);
-		for (c = p ? p->children : NULL; c != NULL; c = c->next)
-			if (c->type == XML_ELEMENT_NODE &&
-			    strcmp((const char *)c->name, "error") == 0) {
-				code = (int)attr_u32(c, "code", &ok);
-				text = attr(c, "text");
-				break;
-			}
+	case ENV_T_ERROR:
+		if ((c = env_param_first(m->env, "error")) != NULL) {
+			code = (int)attr_u32(c, "code", &ok);
+			text = env_param_attr(c, "text");
+		}
 		if (code < 400 || code > 599)
 			code = NAP_E_FORBIDDEN;
 		n->down_err = nap_fail(n, code, "login refused: %d %s", code,
 		    text && *text ? text : nap_code_name(code));
-		free(text);
 		return;
 	default:
 		nap_log(n, NAP_LOG_WARN, "ignored type %u before LoginReply",
@@ -609,7 +568,7 @@ closing_frame(struct nap *n, struct nap_msg *m)
 {
 	const struct env_header *h = env_msg_header(m->env);
 
-	if (h->type == 7)
+	if (h->type == ENV_T_LOGOUT)
 		n->down_err = NAP_E_LOGOUT;
 }
 
@@ -617,25 +576,22 @@ static void
 on_login_reply(struct nap *n, struct nap_msg *m)
 {
 	const struct env_header *h = env_msg_header(m->env);
-	xmlNodePtr p, c;
+	struct env_param *c;
 	uint32_t code = 0, iv = 0, to = 0;
-	char *text = NULL;
+	const char *text = NULL;
 	bool ok = true, have = false;
 
 	if (n->state != NAP_ST_LOGIN) {
 		nap_log(n, NAP_LOG_WARN, "ignored a LoginReply while logged in");
 		return;
 	}
-	p = env_msg_parameters_node(m->env);
-	for (c = p ? p->children : NULL; c != NULL; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		if (strcmp((const char *)c->name, "result") == 0) {
+	for (c = env_param_first(m->env, NULL); c != NULL;
+	    c = env_param_next(c, NULL)) {
+		if (strcmp(env_param_name(c), "result") == 0) {
 			have = true;
 			code = attr_u32(c, "code", &ok);
-			free(text);
-			text = attr(c, "text");
-		} else if (strcmp((const char *)c->name, "heartbeat") == 0) {
+			text = env_param_attr(c, "text");
+		} else if (strcmp(env_param_name(c), "heartbeat") == 0) {
 			iv = attr_u32(c, "interval", &ok);
 			to = attr_u32(c, "timeout", &ok);
 		}
@@ -652,7 +608,6 @@ on_login_reply(struct nap *n, struct nap_msg *m)
 		    "a SessionId");
 	} else
 		nap_online(n, h->session, iv, to);
-	free(text);
 }
 
 /* §4: Check is answered on the same link with the same Seq. */
@@ -661,7 +616,8 @@ on_check(struct nap *n, struct nap_msg *m)
 {
 	const struct env_header *h = env_msg_header(m->env);
 
-	if (nap_queue_ctrl(n, 4, h->from, &h->seq, NULL, NULL) != 0)
+	if (nap_queue_ctrl(n, ENV_T_CHECK_REPLY, h->from, &h->seq, NULL,
+	    NULL) != 0)
 		nap_log(n, NAP_LOG_WARN, "cannot answer a Check: %s",
 		    n->errmsg);
 }
@@ -671,8 +627,8 @@ on_check_reply(struct nap *n, struct nap_msg *m)
 {
 	const struct env_header *h = env_msg_header(m->env);
 
-	if (n->wait.active && !n->wait.done && n->wait.echo_type == 4 &&
-	    h->seq == n->wait.seq)
+	if (n->wait.active && !n->wait.done &&
+	    n->wait.echo_type == ENV_T_CHECK_REPLY && h->seq == n->wait.seq)
 		n->wait.done = true;
 }
 
@@ -708,8 +664,8 @@ on_ack(struct nap *n, struct nap_msg *m)
 {
 	const struct env_header *h = env_msg_header(m->env);
 	struct nap_receipt r;
-	xmlNodePtr p, c;
-	char *st, *sess;
+	struct env_param *c;
+	const char *st, *sess;
 	bool ok;
 
 	if (!env_code_is_domain(h->from) && !env_code_is_platform(h->from)) {
@@ -717,18 +673,15 @@ on_ack(struct nap *n, struct nap_msg *m)
 		nap_log(n, NAP_LOG_WARN, "ignored an Ack from %08X", h->from);
 		return;
 	}
-	p = env_msg_parameters_node(m->env);
-	for (c = p ? p->children : NULL; c != NULL; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE ||
-		    strcmp((const char *)c->name, "ack") != 0)
-			continue;
+	for (c = env_param_first(m->env, "ack"); c != NULL;
+	    c = env_param_next(c, "ack")) {
 		memset(&r, 0, sizeof(r));
 		ok = true;
 		r.seq = attr_u32(c, "seq", &ok);
 		r.to = attr_code(c, "to");
 		r.from = h->from;
-		st = attr(c, "status");
-		sess = attr(c, "session");
+		st = env_param_attr(c, "status");
+		sess = env_param_attr(c, "session");
 		r.status = st && strcmp(st, "delivered") == 0 ?
 		    NAP_RCPT_DELIVERED : NAP_RCPT_STORED;
 		r.session = sess ? sess : "";
@@ -737,8 +690,6 @@ on_ack(struct nap *n, struct nap_msg *m)
 			frame_free(unacked_take(n, r.seq, sess));
 			receipt(n, &r);
 		}
-		free(st);
-		free(sess);
 	}
 	if (n->rcpt_cb == NULL)
 		deliver(n, m);
@@ -749,8 +700,8 @@ on_error(struct nap *n, struct nap_msg *m)
 {
 	const struct env_header *h = env_msg_header(m->env);
 	struct nap_receipt r;
-	xmlNodePtr p, c;
-	char *sess = NULL, *text = NULL;
+	struct env_param *c;
+	const char *sess = NULL, *text = NULL;
 	bool ok = true;
 
 	if (!env_code_is_domain(h->from) && !env_code_is_platform(h->from)) {
@@ -759,17 +710,13 @@ on_error(struct nap *n, struct nap_msg *m)
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	p = env_msg_parameters_node(m->env);
-	for (c = p ? p->children : NULL; c != NULL; c = c->next)
-		if (c->type == XML_ELEMENT_NODE &&
-		    strcmp((const char *)c->name, "error") == 0) {
-			r.code = (int)attr_u32(c, "code", &ok);
-			r.seq = attr_u32(c, "seq", &ok);
-			r.to = attr_code(c, "to");
-			sess = attr(c, "session");
-			text = attr(c, "text");
-			break;
-		}
+	if ((c = env_param_first(m->env, "error")) != NULL) {
+		r.code = (int)attr_u32(c, "code", &ok);
+		r.seq = attr_u32(c, "seq", &ok);
+		r.to = attr_code(c, "to");
+		sess = env_param_attr(c, "session");
+		text = env_param_attr(c, "text");
+	}
 	r.status = NAP_RCPT_ERROR;
 	r.from = h->from;
 	r.session = sess ? sess : "";
@@ -779,7 +726,7 @@ on_error(struct nap *n, struct nap_msg *m)
 		 * closes this link; never log in again by ourselves. */
 		n->down_err = nap_fail(n, NAP_E_FORBIDDEN, "logged out by the "
 		    "server: 403 %s", *r.text ? r.text : "forbidden");
-		goto out;
+		return;
 	}
 	frame_free(unacked_take(n, r.seq, sess));
 	if (n->wait.active && !n->wait.done && r.seq == n->wait.seq &&
@@ -792,15 +739,12 @@ on_error(struct nap *n, struct nap_msg *m)
 		    strcmp(r.text, nap_code_name(r.code)) != 0 ? ": " : "",
 		    *r.text && strcmp(r.text, nap_code_name(r.code)) != 0 ?
 		    r.text : "");
-		goto out;
+		return;
 	}
 	if (n->rcpt_cb != NULL)
 		receipt(n, &r);
 	else
 		deliver(n, m);
-out:
-	free(sess);
-	free(text);
 }
 
 /* §5: the server stops; confirm what came, then reconnect or close. */
@@ -852,57 +796,23 @@ receipt(struct nap *n, struct nap_receipt *r)
 
 /* ---- parameters ---------------------------------------------------- */
 
-/* A new string (free()) or NULL. */
-static char *
-attr(xmlNodePtr c, const char *name)
+/* A §3 decimal (env_param_u32); clears *ok when absent or bad. */
+static uint32_t
+attr_u32(struct env_param *c, const char *name, bool *ok)
 {
-	xmlChar *v = xmlGetNoNsProp(c, (const xmlChar *)name);
-	char *s;
+	uint32_t v;
 
-	if (v == NULL)
-		return NULL;
-	s = strdup((const char *)v);
-	xmlFree(v);
-	return s;
+	if (env_param_u32(c, name, &v) == 0)
+		return v;
+	*ok = false;
+	return 0;
 }
 
-/* A §3 decimal: digits only, at most 4294967295; clears *ok otherwise. */
+/* A code, or 0 when absent or bad. */
 static uint32_t
-attr_u32(xmlNodePtr c, const char *name, bool *ok)
+attr_code(struct env_param *c, const char *name)
 {
-	char *s = attr(c, name);
-	uint64_t v = 0;
-	size_t i;
+	uint32_t code;
 
-	if (s == NULL || *s == '\0' || strlen(s) > 10) {
-		*ok = false;
-		free(s);
-		return 0;
-	}
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			*ok = false;
-			free(s);
-			return 0;
-		}
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	free(s);
-	if (v > UINT32_MAX) {
-		*ok = false;
-		return 0;
-	}
-	return (uint32_t)v;
-}
-
-static uint32_t
-attr_code(xmlNodePtr c, const char *name)
-{
-	char *s = attr(c, name);
-	uint32_t code = 0;
-
-	if (s != NULL && env_code_parse(s, strlen(s), &code) == -1)
-		code = 0;
-	free(s);
-	return code;
+	return env_param_code(c, name, &code) == 0 ? code : 0;
 }

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/tree.h>
-
 #include "nap_internal.h"
 
 uint32_t
@@ -116,23 +114,9 @@ char *
 nap_msg_param_attr(const struct nap_msg *m, const char *elem,
     const char *attr)
 {
-	xmlNodePtr p, c;
-	xmlChar *v;
-	char *s;
+	const char *v = env_param_get(m->env, elem, attr);
 
-	if ((p = env_msg_parameters_node(m->env)) == NULL)
-		return NULL;
-	for (c = p->children; c != NULL; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE ||
-		    strcmp((const char *)c->name, elem) != 0)
-			continue;
-		if ((v = xmlGetNoNsProp(c, (const xmlChar *)attr)) == NULL)
-			return NULL;
-		s = strdup((const char *)v);
-		xmlFree(v);
-		return s;
-	}
-	return NULL;
+	return v != NULL ? strdup(v) : NULL;
 }
 
 /* A copy owning its bytes, parsed again with p. */

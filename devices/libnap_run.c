@@ -18,9 +18,9 @@ struct echo_entry {
 };
 
 static const struct echo_entry echoes[] = {
-	{ 3, 4 },	/* Check -> CheckReply */
-	{ 20, 21 },	/* FsRegister -> FsRegisterReply */
-	{ 30, 31 },	/* Locate -> LocateReply */
+	{ ENV_T_CHECK, ENV_T_CHECK_REPLY },
+	{ ENV_T_FS_REGISTER, ENV_T_FS_REGISTER_REPLY },
+	{ ENV_T_LOCATE, ENV_T_LOCATE_REPLY },
 };
 
 static bool	is_online_or_over(struct nap *);
@@ -28,7 +28,6 @@ static bool	is_flushed(struct nap *);
 static bool	is_answered(struct nap *);
 static bool	is_closed(struct nap *);
 static int64_t	deadline_of(int);
-static uint64_t	now_us(void);
 static int	wait_reply(struct nap *, uint32_t, uint32_t, uint32_t, int,
 		    struct nap_msg **);
 
@@ -59,16 +58,7 @@ is_closed(struct nap *n)
 static int64_t
 deadline_of(int timeout_ms)
 {
-	return timeout_ms < 0 ? -1 : nap_now_ms() + timeout_ms;
-}
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 }
 
 /*
@@ -93,7 +83,7 @@ nap_loop(struct nap *n, int64_t deadline, bool (*done)(struct nap *))
 			n->brk = 0;
 			return 0;
 		}
-		now = nap_now_ms();
+		now = mono_ms();
 		if (deadline >= 0 && now >= deadline)
 			return 0;
 		to = nap_next_timeout_ms(n);
@@ -205,10 +195,10 @@ nap_request_ex(struct nap *n, const struct nap_out *o, int timeout_ms,
 	for (size_t i = 0; i < sizeof(echoes) / sizeof(echoes[0]); i++)
 		if (echoes[i].request == o->type)
 			echo = echoes[i].reply;
-	if (o->type == 3) {
+	if (o->type == ENV_T_CHECK) {
 		if (n->state != NAP_ST_ONLINE)
 			return nap_fail(n, NAP_E_STATE, "not logged in");
-		rc = nap_queue_ctrl(n, 3, o->to, NULL, NULL, &seq);
+		rc = nap_queue_ctrl(n, ENV_T_CHECK, o->to, NULL, NULL, &seq);
 	} else
 		rc = nap_send_ex(n, o, &seq);
 	if (rc != 0)
@@ -230,14 +220,14 @@ int
 nap_ping(struct nap *n, int timeout_ms, uint64_t *rtt_us)
 {
 	struct nap_msg *reply = NULL;
-	struct nap_out o = { .type = 3 };
-	uint64_t t0 = now_us();
+	struct nap_out o = { .type = ENV_T_CHECK };
+	uint64_t t0 = (uint64_t)mono_us();
 	int rc;
 
 	o.to = n->expect;
 	rc = nap_request_ex(n, &o, timeout_ms, &reply);
 	if (rc == 0 && rtt_us != NULL)
-		*rtt_us = now_us() - t0;
+		*rtt_us = (uint64_t)mono_us() - t0;
 	nap_msg_free(reply);
 	return rc;
 }
@@ -261,7 +251,7 @@ nap_close(struct nap *n, int timeout_ms)
 			return rc;
 		if (n->state != NAP_ST_ONLINE)
 			break;
-		if ((rc = nap_logout_start(n, nap_now_ms() + NAP_CLOSE_MS)) !=
+		if ((rc = nap_logout_start(n, mono_ms() + NAP_CLOSE_MS)) !=
 		    0) {
 			nap_abort(n);
 			return rc;

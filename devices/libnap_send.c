@@ -41,7 +41,7 @@ nap_send_ex(struct nap *n, const struct nap_out *o, uint32_t *seq_out)
 	if (o == NULL || (o->params == NULL && o->len != 0))
 		return nap_fail(n, NAP_E_INVAL, "bad arguments");
 	/* Login, LoginReply, Check(Reply), Ack, Error, Logout are ours. */
-	if (o->type >= 1 && o->type <= 7)
+	if (o->type >= ENV_T_LOGIN && o->type <= ENV_T_LOGOUT)
 		return nap_fail(n, NAP_E_INVAL, "type %u is sent by the "
 		    "library itself", o->type);
 	if ((rc = can_send(n)) != 0)

@@ -11,8 +11,10 @@
 
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "dedup.h"
 #include "envelope.h"
+#include "proto.h"
 #include "nap.h"
 
 #define NAP_DEF_CONNECT_MS	10000
@@ -153,7 +155,6 @@ struct nap {
 };
 
 /* libnap.c */
-int64_t	nap_now_ms(void);
 int	nap_fail(struct nap *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	nap_log(struct nap *, enum nap_log_level, const char *, ...)

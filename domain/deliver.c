@@ -12,10 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <libxml/tree.h>
-
 #include "domain.h"
 #include "log.h"
+#include "proto.h"
 
 #define PAGE_ROWS	64	/* §5: stored messages come in pages */
 #define RING_MIN	16
@@ -209,26 +208,14 @@ ack_params(struct worker *w, const uint8_t *body, size_t len,
 {
 	struct env_msg *m = NULL;
 	struct env_error err;
-	xmlNodePtr n;
-	xmlChar *f = NULL, *s = NULL;
-	char *end;
+	struct env_param *a;
 	int rc = -1;
 
-	if (env_parse(w->parser, body, len, &m, &err) == -1 ||
-	    (n = env_msg_parameters_node(m)) == NULL)
-		goto out;
-	for (n = n->children; n != NULL && (n->type != XML_ELEMENT_NODE ||
-	    xmlStrcmp(n->name, BAD_CAST "ack") != 0); n = n->next)
-		;
-	if (n == NULL || (f = xmlGetProp(n, BAD_CAST "from")) == NULL ||
-	    (s = xmlGetProp(n, BAD_CAST "seq")) == NULL ||
-	    env_code_parse((const char *)f, xmlStrlen(f), from) == -1)
-		goto out;
-	*seq = (uint32_t)strtoul((const char *)s, &end, 10);
-	rc = *end == '\0' && *s != '\0' ? 0 : -1;
-out:
-	xmlFree(f);
-	xmlFree(s);
+	if (env_parse(w->parser, body, len, &m, &err) == 0 &&
+	    (a = env_param_first(m, "ack")) != NULL &&
+	    env_param_code(a, "from", from) == 0 &&
+	    env_param_u32(a, "seq", seq) == 0)
+		rc = 0;
 	env_msg_free(m);
 	return rc;
 }
@@ -494,7 +481,7 @@ item_from_header(struct server *s, struct item *it,
 	memset(it, 0, sizeof(*it));
 	it->kind = IT_DELIVER;
 	it->flags = (h->ack ? MF_ACK : 0) |
-	    (h->type == 5 || h->type == 6 ? MF_RECEIPT : 0);
+	    (h->type == ENV_T_ACK || h->type == ENV_T_ERROR ? MF_RECEIPT : 0);
 	it->node = (uint16_t)(h->to & 0xffff);
 	it->from = h->from;
 	it->to = h->to;

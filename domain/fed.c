@@ -15,11 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/tree.h>
-
 #include "fed.h"
 #include "frames.h"
 #include "log.h"
+#include "proto.h"
 
 #define ACKS_PER_FRAME	100	/* <ack/> elements in one confirmation */
 #define ACK_FRAME_MAX	(ACKS_PER_FRAME * 96 + 1024)
@@ -36,29 +35,15 @@ static void	fetch_next(struct fed *);
 
 /* ---- parameters ------------------------------------------------------ */
 
-static xmlNodePtr
-first_elem(struct env_msg *m, const char *name)
-{
-	xmlNodePtr n = env_msg_parameters_node(m);
-
-	for (n = n ? n->children : NULL; n != NULL; n = n->next)
-		if (n->type == XML_ELEMENT_NODE &&
-		    xmlStrcmp(n->name, (const xmlChar *)name) == 0)
-			return n;
-	return NULL;
-}
-
 int
 param_str(struct env_msg *m, const char *elem, const char *attr, char *buf,
     size_t cap)
 {
-	xmlNodePtr n = first_elem(m, elem);
-	xmlChar *v;
+	const char *v = env_param_get(m, elem, attr);
 
-	if (n == NULL || (v = xmlGetProp(n, (const xmlChar *)attr)) == NULL)
+	if (v == NULL)
 		return -1;
-	snprintf(buf, cap, "%s", (const char *)v);
-	xmlFree(v);
+	snprintf(buf, cap, "%s", v);
 	return 0;
 }
 
@@ -385,8 +370,9 @@ fed_route(struct fed *f, struct item *it, const uint8_t *frame)
 	struct xunc *x;
 	int u;
 
-	if (it->to == 0 || it->type == 30 || it->type == 31) {
-		u = it->to == 0 || it->type == 30 ? pick_any(f) :
+	if (it->to == 0 || it->type == ENV_T_LOCATE ||
+	    it->type == ENV_T_LOCATE_REPLY) {
+		u = it->to == 0 || it->type == ENV_T_LOCATE ? pick_any(f) :
 		    pick(f, env_code_region(it->to));
 		if (u < 0 || stamp_out(f, u, it, frame) == -1)
 			refuse(f, it, 503, "no platform server up");
@@ -491,30 +477,25 @@ route_update(struct fed *f, struct uplink *u, const uint8_t *body,
 {
 	struct env_msg *m = NULL;
 	struct env_error err;
-	xmlNodePtr n;
-	xmlChar *r, *st;
+	struct env_param *n;
+	const char *r, *st;
 	uint32_t code;
 
 	if (env_parse(f->w->parser, body, len, &m, &err) == -1)
 		return;
-	n = env_msg_parameters_node(m);
-	for (n = n ? n->children : NULL; n != NULL; n = n->next) {
-		if (n->type != XML_ELEMENT_NODE ||
-		    xmlStrcmp(n->name, BAD_CAST "route") != 0)
-			continue;
-		r = xmlGetProp(n, BAD_CAST "region");
-		st = xmlGetProp(n, BAD_CAST "state");
-		if (r != NULL && st != NULL && xmlStrlen(r) == 4) {
+	for (n = env_param_first(m, "route"); n != NULL;
+	    n = env_param_next(n, "route")) {
+		r = env_param_attr(n, "region");
+		st = env_param_attr(n, "state");
+		if (r != NULL && st != NULL && strlen(r) == 4) {
 			char c8[9];
 
-			snprintf(c8, sizeof(c8), "%s0000", (const char *)r);
+			snprintf(c8, sizeof(c8), "%s0000", r);
 			if (env_code_parse(c8, 8, &code) == 0 &&
 			    env_code_region(code) != f->srv->region)
 				fed_region(f, u, env_code_region(code),
-				    xmlStrcmp(st, BAD_CAST "up") == 0);
+				    strcmp(st, "up") == 0);
 		}
-		xmlFree(r);
-		xmlFree(st);
 	}
 	env_msg_free(m);
 }
@@ -556,10 +537,10 @@ ack_send(struct fed *f, uint32_t domain, const char *params)
 	if (buf == NULL)
 		return;
 	memset(&it, 0, sizeof(it));
-	it.len = (uint32_t)frame_build(buf, ACK_FRAME_MAX + 1024, 5, s->token,
-	    server_seq(s), s->code, domain, params);
+	it.len = (uint32_t)frame_build(buf, ACK_FRAME_MAX + 1024, ENV_T_ACK,
+	    s->token, server_seq(s), s->code, domain, params);
 	it.to = domain;
-	it.type = 5;
+	it.type = ENV_T_ACK;
 	if ((u = pick(f, env_code_region(domain))) >= 0)
 		(void)stamp_out(f, u, &it, (const uint8_t *)buf);
 	free(buf);
@@ -585,9 +566,9 @@ ack_flush(evutil_socket_t fd, short ev, void *arg)
 			if (p[j].domain != p[i].domain || (j > i &&
 			    p[j].domain == 0))
 				continue;
-			len += (size_t)snprintf(params + len, ACK_FRAME_MAX -
-			    len, "<ack from=\"%08X\" seq=\"%u\" session=\"%s\"/>",
-			    p[j].from, p[j].seq, p[j].session);
+			len += (size_t)env_p_confirm(params + len,
+			    ACK_FRAME_MAX - len, p[j].from, p[j].seq,
+			    p[j].session);
 			if (j > i)
 				p[j].domain = 0;
 			k++;
@@ -605,33 +586,23 @@ acks_in(struct fed *f, const uint8_t *body, size_t len)
 {
 	struct env_msg *m = NULL;
 	struct env_error err;
-	xmlNodePtr n;
-	xmlChar *fr, *sq, *ss;
+	struct env_param *n;
+	const char *ss;
 	struct xunc **pp;
-	uint32_t from;
+	uint32_t from, seq;
 
 	if (env_parse(f->w->parser, body, len, &m, &err) == -1)
 		return;
-	n = env_msg_parameters_node(m);
-	for (n = n ? n->children : NULL; n != NULL; n = n->next) {
-		if (n->type != XML_ELEMENT_NODE ||
-		    xmlStrcmp(n->name, BAD_CAST "ack") != 0)
-			continue;
-		fr = xmlGetProp(n, BAD_CAST "from");
-		sq = xmlGetProp(n, BAD_CAST "seq");
-		ss = xmlGetProp(n, BAD_CAST "session");
-		if (fr != NULL && sq != NULL && ss != NULL &&
-		    xmlStrlen(ss) == 16 && env_code_parse((const char *)fr,
-		    xmlStrlen(fr), &from) == 0 && *(pp = xfind(f, from,
-		    (uint32_t)strtoul((const char *)sq, NULL, 10),
-		    (const char *)ss)) != NULL) {
+	for (n = env_param_first(m, "ack"); n != NULL;
+	    n = env_param_next(n, "ack")) {
+		if ((ss = env_param_attr(n, "session")) != NULL &&
+		    strlen(ss) == 16 && env_param_code(n, "from", &from) == 0 &&
+		    env_param_u32(n, "seq", &seq) == 0 &&
+		    *(pp = xfind(f, from, seq, ss)) != NULL) {
 			if ((*pp)->it.row != 0)
 				store_delete(f->srv->store, &(*pp)->it.row, 1);
 			xdel(f, *pp);
 		}
-		xmlFree(fr);
-		xmlFree(sq);
-		xmlFree(ss);
 	}
 	env_msg_free(m);
 }
@@ -654,8 +625,8 @@ incoming(struct fed *f, const uint8_t *frame, size_t len,
 	struct server *s = f->srv;
 	struct reg_device d;
 	struct item it;
-	int rc, offline, confirm = h->type >= 1000 || h->type == 5 ||
-	    h->type == 6;
+	int rc, offline, confirm = h->type >= ENV_T_APP ||
+	    h->type == ENV_T_ACK || h->type == ENV_T_ERROR;
 
 	if (env_code_region(h->to) != s->region) {	/* the platform erred */
 		log_warnx("dropped a type %u frame for %08X from the platform",
@@ -665,7 +636,7 @@ incoming(struct fed *f, const uint8_t *frame, size_t len,
 	if (!env_code_is_device(h->to)) {
 		/* §5 case 2 from another region: no subscriber here yet. */
 		item_from_header(s, &it, h);
-		if (h->type >= 1000)
+		if (h->type >= ENV_T_APP)
 			refused_in(f, &it, 404, "no subscriber for this type "
 			    "here");
 		return;
@@ -684,7 +655,7 @@ incoming(struct fed *f, const uint8_t *frame, size_t len,
 	    len - 4);
 	/* A device logged in is registered and enabled (SIGHUP kicks it
 	 * otherwise): the registry is read only for an offline one. */
-	offline = h->type >= 1000 && atomic_load(&s->slot[it.node]) == 0;
+	offline = h->type >= ENV_T_APP && atomic_load(&s->slot[it.node]) == 0;
 	if (offline && (rc = registry_get(f->w->reg, h->to, &d)) != 0)
 		refused_in(f, &it, rc == 1 ? 404 : 503, rc == 1 ?
 		    "unknown destination" : "registry unavailable");
@@ -738,7 +709,8 @@ locate_in(struct fed *f, const uint8_t *frame, size_t len,
 	struct env_msg *m = NULL;
 	struct env_error err;
 	struct reg_device d;
-	char v[32], params[512], addr[300], hp[256], buf[FRAME_MAX_SERVER];
+	char v[32], params[FRAME_MAX_SERVER - 256], hp[256];
+	char buf[FRAME_MAX_SERVER];
 	uint32_t code;
 	struct item it;
 
@@ -758,16 +730,15 @@ locate_in(struct fed *f, const uint8_t *frame, size_t len,
 		return;
 	}
 	server_address(s, hp, sizeof(hp));
-	frame_esc(addr, sizeof(addr), hp);
-	snprintf(params, sizeof(params), "<location code=\"%08X\" domain=\""
-	    "%08X\" address=\"%s\" online=\"%d\"/>", code, s->code, addr,
-	    code == s->code || atomic_load(&s->slot[code & 0xffff]) != 0);
+	if (env_p_location(params, sizeof(params), code, s->code, hp,
+	    code == s->code || atomic_load(&s->slot[code & 0xffff]) != 0) < 0)
+		return;
 	memset(&it, 0, sizeof(it));
-	it.len = (uint32_t)frame_build(buf, sizeof(buf), 31, s->token, h->seq,
-	    s->code, h->from, params);
+	it.len = (uint32_t)frame_build(buf, sizeof(buf), ENV_T_LOCATE_REPLY,
+	    s->token, h->seq, s->code, h->from, params);
 	it.to = h->from;
 	it.from = s->code;
-	it.type = 31;
+	it.type = ENV_T_LOCATE_REPLY;
 	fed_route(f, &it, (const uint8_t *)buf);
 }
 
@@ -782,36 +753,36 @@ fed_frame(struct uplink *u, const uint8_t *frame, size_t len,
 	size_t n;
 
 	switch (h->type) {
-	case 2: case 4:
+	case ENV_T_LOGIN_REPLY: case ENV_T_CHECK_REPLY:
 		break;
-	case 3:		/* Check: CheckReply with its Seq, on this link */
-		n = frame_build(buf, sizeof(buf), 4, s->token, h->seq, s->code,
-		    h->from, NULL);
+	case ENV_T_CHECK:	/* CheckReply with its Seq, on this link */
+		n = frame_build(buf, sizeof(buf), ENV_T_CHECK_REPLY, s->token,
+		    h->seq, s->code, h->from, NULL);
 		(void)uplink_write(u, (const uint8_t *)buf, n);
 		break;
-	case 7:
+	case ENV_T_LOGOUT:
 		uplink_fail(u, "the platform logged us out");
 		break;
-	case 10:
+	case ENV_T_ROUTE_UPDATE:
 		route_update(f, u, frame + 4, len - 4);
 		break;
-	case 30:
+	case ENV_T_LOCATE:
 		locate_in(f, frame, len, h);
 		break;
-	case 5:
+	case ENV_T_ACK:
 		if (env_code_is_domain(h->from) && h->to == s->code)
 			acks_in(f, frame + 4, len - 4);
 		else
 			incoming(f, frame, len, h);
 		break;
-	case 6:
+	case ENV_T_ERROR:
 		if (env_code_is_platform(h->from))
 			platform_error(f, frame, len, h);
 		else
 			incoming(f, frame, len, h);
 		break;
 	default:
-		if (h->type >= 1000 || h->type == 31)
+		if (h->type >= ENV_T_APP || h->type == ENV_T_LOCATE_REPLY)
 			incoming(f, frame, len, h);
 		else	/* §4: an unknown reserved type between servers */
 			log_info("platform %s: type %u ignored", u->addr,

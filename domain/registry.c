@@ -116,7 +116,6 @@ static int	schema_migrate(struct registry *, const char *, int, char *,
 		    size_t);
 static int	is_ws(int);
 static int	parse_type(const char **, uint32_t *);
-static int	hexval(int);
 
 /* ---- errors --------------------------------------------------------- */
 
@@ -190,18 +189,6 @@ reg_kind_parse(const char *s, enum reg_kind *out)
 	return -1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 reg_fingerprint_parse(const char *s, char out[REG_FINGERPRINT_LEN + 1])
 {
@@ -224,9 +211,9 @@ reg_fingerprint_parse(const char *s, char out[REG_FINGERPRINT_LEN + 1])
 				return -1;
 			continue;
 		}
-		if (hexval((unsigned char)s[i]) < 0)
+		if (env_hexval((unsigned char)s[i]) < 0)
 			return -1;
-		out[n++] = hex[hexval((unsigned char)s[i])];
+		out[n++] = hex[env_hexval((unsigned char)s[i])];
 	}
 	out[n] = '\0';
 	return 0;
@@ -716,8 +703,9 @@ region_get(struct registry *r, uint16_t *region)
 		/* Stored as RRRR, four upper-case hex digits. */
 		v = sqlite3_column_text(s, 0);
 		if (v != NULL && strlen((const char *)v) == 4) {
-			for (i = 0, val = 0; i < 4 && hexval(v[i]) >= 0; i++)
-				val = val << 4 | (unsigned)hexval(v[i]);
+			for (i = 0, val = 0; i < 4 && env_hexval(v[i]) >= 0;
+			    i++)
+				val = val << 4 | (unsigned)env_hexval(v[i]);
 			if (i == 4 && val != 0 && val != 0xffff) {
 				*region = (uint16_t)val;
 				stmt_done(s);

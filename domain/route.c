@@ -7,10 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/tree.h>
-
 #include "domain.h"
 #include "log.h"
+#include "proto.h"
 
 static enum pipe_verdict hook_size(struct pipe_ctx *, void *);
 static enum pipe_verdict hook_identity(struct pipe_ctx *, void *);
@@ -94,13 +93,14 @@ hook_types(struct pipe_ctx *c, void *arg)
 	uint32_t t = c->h->type;
 
 	(void)arg;
-	if (t >= 1000)
+	if (t >= ENV_T_APP)
 		return reg_permits_allow(&l->permits, t) ? PIPE_PASS :
 		    pipe_reject(c, 403, "message type not permitted");
 	switch (t) {
-	case 1: case 3: case 4: case 5: case 7: case 30:
+	case ENV_T_LOGIN: case ENV_T_CHECK: case ENV_T_CHECK_REPLY:
+	case ENV_T_ACK: case ENV_T_LOGOUT: case ENV_T_LOCATE:
 		return PIPE_PASS;
-	case 20:
+	case ENV_T_FS_REGISTER:
 		return l->kind == REG_KIND_FS ? PIPE_PASS :
 		    pipe_reject(c, 403, "only a function server registers");
 	}
@@ -114,7 +114,7 @@ hook_session(struct pipe_ctx *c, void *arg)
 	struct link *l = c->link;
 
 	(void)arg;
-	if (c->h->type >= 5 && strcmp(c->h->session, l->session) != 0)
+	if (c->h->type >= ENV_T_ACK && strcmp(c->h->session, l->session) != 0)
 		return pipe_reject(c, 401, "wrong session");
 	return PIPE_PASS;
 }
@@ -126,8 +126,8 @@ hook_route(struct pipe_ctx *c, void *arg)
 	struct server *s = arg;
 	uint32_t to = c->h->to;
 
-	if (c->h->type < 1000) {
-		c->route = c->h->type == 30 ? R_LOCATE : R_LINK;
+	if (c->h->type < ENV_T_APP) {
+		c->route = c->h->type == ENV_T_LOCATE ? R_LOCATE : R_LINK;
 		return PIPE_PASS;
 	}
 	if (env_code_is_reserved(to))
@@ -267,24 +267,25 @@ link_type(struct link *l, const struct pipe_ctx *c)
 	const struct env_header *h = c->h;
 
 	switch (h->type) {
-	case 1:
+	case ENV_T_LOGIN:
 		send_error(l, 403, h->seq, h->to, h->session,
 		    "already logged in");
 		break;
-	case 3:		/* Check: CheckReply echoing the Seq, never forwarded */
-		send_frame(l, 4, h->seq, l->c.code, s->token, NULL);
+	case ENV_T_CHECK:	/* CheckReply with its Seq, never forwarded */
+		send_frame(l, ENV_T_CHECK_REPLY, h->seq, l->c.code, s->token,
+		    NULL);
 		break;
-	case 5:		/* §5 device confirmation */
+	case ENV_T_ACK:		/* §5 device confirmation */
 		dlv_confirm(l, c->body, c->len);
 		break;
-	case 7:
+	case ENV_T_LOGOUT:
 		link_close(l, "logout");
 		break;
-	case 20:
+	case ENV_T_FS_REGISTER:
 		send_error(l, 404, h->seq, h->to, h->session,
 		    "function servers are not supported by this server yet");
 		break;
-	default:	/* 4 CheckReply */
+	default:	/* CheckReply */
 		break;
 	}
 }
@@ -380,13 +381,6 @@ answer(struct worker *w, int code, const struct env_header *h,
 	dlv_receipt(w, &it, code, text);
 }
 
-size_t
-server_frame(struct server *s, char *buf, size_t cap, uint32_t type,
-    uint32_t seq, uint32_t to, const char *params)
-{
-	return frame_build(buf, cap, type, s->token, seq, s->code, to, params);
-}
-
 /*
  * A receipt for msg, to its sender (§4): code 0 is an Ack whose status
  * is text (stored, delivered), else an Error.  *out describes the frame
@@ -396,23 +390,20 @@ size_t
 receipt_frame(struct server *s, char *buf, size_t cap,
     const struct item *msg, int code, const char *text, struct item *out)
 {
-	char params[512], t[256], sess[17];
+	char params[1024], sess[17];
 
 	memcpy(sess, msg->session, 16);
 	sess[16] = '\0';
-	frame_esc(t, sizeof(t), text);
 	if (code == 0)
-		snprintf(params, sizeof(params), "<ack seq=\"%u\" to=\"%08X\" "
-		    "session=\"%s\" status=\"%s\"/>", msg->seq, msg->to, sess,
-		    t);
+		(void)env_p_receipt(params, sizeof(params), msg->seq, msg->to,
+		    sess, strcmp(text, "delivered") == 0);
 	else
-		snprintf(params, sizeof(params), "<error code=\"%d\" "
-		    "seq=\"%u\" to=\"%08X\" session=\"%s\" text=\"%s\"/>",
-		    code, msg->seq, msg->to, sess, t);
+		(void)env_p_error(params, sizeof(params), code, msg->seq,
+		    msg->to, sess, text);
 	memset(out, 0, sizeof(*out));
 	out->kind = IT_DELIVER;
 	out->flags = MF_RECEIPT;
-	out->type = code == 0 ? 5 : 6;
+	out->type = code == 0 ? ENV_T_ACK : ENV_T_ERROR;
 	out->seq = server_seq(s);
 	out->from = s->code;
 	out->to = msg->from;
@@ -442,13 +433,11 @@ send_error(struct link *l, int code, uint32_t seq, uint32_t to,
     const char *session, const char *text)
 {
 	struct server *s = l->w->srv;
-	char params[512], t[256];
+	char params[1024];
 
-	frame_esc(t, sizeof(t), text);
-	snprintf(params, sizeof(params), "<error code=\"%d\" seq=\"%u\" "
-	    "to=\"%08X\" session=\"%s\" text=\"%s\"/>", code, seq, to,
-	    session, t);
-	return send_frame(l, 6, server_seq(s), l->c.code, s->token, params);
+	(void)env_p_error(params, sizeof(params), code, seq, to, session, text);
+	return send_frame(l, ENV_T_ERROR, server_seq(s), l->c.code, s->token,
+	    params);
 }
 
 /* §5 Locate, for this region (other regions need a platform: 503). */
@@ -460,29 +449,25 @@ locate(struct link *l, const struct pipe_ctx *c)
 	struct env_msg *m = NULL;
 	struct env_error err;
 	struct reg_device d;
-	xmlNodePtr n;
-	xmlChar *code = NULL;
+	struct env_param *p;
+	const char *code;
 	uint32_t target;
-	char params[512], addr[256], hp[256];
+	char params[FRAME_MAX_SERVER - 256], hp[256];
 	int rc;
 
 	if (env_parse(w->parser, c->body, c->len, &m, &err) == -1 ||
-	    (n = env_msg_parameters_node(m)) == NULL)
+	    (p = env_param_first(m, NULL)) == NULL ||
+	    strcmp(env_param_name(p), "locate") != 0)
 		goto bad;
-	for (n = n->children; n != NULL && n->type != XML_ELEMENT_NODE;
-	    n = n->next)
-		;
-	if (n == NULL || xmlStrcmp(n->name, BAD_CAST "locate") != 0)
-		goto bad;
-	if ((code = xmlGetProp(n, BAD_CAST "code")) == NULL) {
+	if ((code = env_param_attr(p, "code")) == NULL) {
 		/* A region Locate: the platform's table answers it (§5). */
-		if (!xmlHasProp(n, BAD_CAST "region") ||
+		if (env_param_attr(p, "region") == NULL ||
 		    locate_remote(l, c) == -1)
 			goto bad;
 		env_msg_free(m);
 		return;
 	}
-	if (env_code_parse((const char *)code, xmlStrlen(code), &target) == -1)
+	if (env_code_parse(code, strlen(code), &target) == -1)
 		goto bad;
 	if (env_code_region(target) != s->region) {
 		if (locate_remote(l, c) == -1)
@@ -494,20 +479,16 @@ locate(struct link *l, const struct pipe_ctx *c)
 		send_error(l, 404, c->h->seq, c->h->to, c->h->session,
 		    rc == 1 ? "unknown code" : "registry unavailable");
 	else {
-		/* The address comes from the config: escape it like any text. */
 		server_address(s, hp, sizeof(hp));
-		frame_esc(addr, sizeof(addr), hp);
-		snprintf(params, sizeof(params), "<location code=\"%08X\" "
-		    "domain=\"%08X\" address=\"%s\" online=\"%d\"/>", target,
-		    s->code, addr, target == s->code ||
-		    atomic_load(&s->slot[target & 0xffff]) != 0);
-		send_frame(l, 31, c->h->seq, l->c.code, s->token, params);
+		if (env_p_location(params, sizeof(params), target, s->code, hp,
+		    target == s->code ||
+		    atomic_load(&s->slot[target & 0xffff]) != 0) >= 0)
+			send_frame(l, ENV_T_LOCATE_REPLY, c->h->seq, l->c.code,
+			    s->token, params);
 	}
-	xmlFree(code);
 	env_msg_free(m);
 	return;
 bad:
-	xmlFree(code);
 	env_msg_free(m);
 	send_error(l, 400, c->h->seq, c->h->to, c->h->session, s->fed ?
 	    "Locate needs <locate code=\"RRRRNNNN\"/> or <locate region=\"RRRR\"/>" :

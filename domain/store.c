@@ -11,6 +11,7 @@
 
 #include "domain.h"
 #include "log.h"
+#include "proto.h"
 #include "storedb.h"
 
 enum sreq_kind {
@@ -527,7 +528,7 @@ do_delete(struct store *st, const struct sreq *rq, const uint8_t *p)
 			uint16_t node = (uint16_t)dest;
 
 			if (dest >> 16 == st->srv->region &&
-			    sqlite3_column_int64(q, 1) >= 1000 &&
+			    sqlite3_column_int64(q, 1) >= ENV_T_APP &&
 			    st->count[node] > 0)
 				st->count[node]--;
 			st->bytes -= (uint64_t)sqlite3_column_int64(q, 2);
@@ -660,7 +661,7 @@ expire(struct store *st)
 			po.it.type = (uint32_t)sqlite3_column_int64(d, 4);
 			po.it.flags = sqlite3_column_int(d, 5) ? MF_ACK : 0;
 			st->bytes -= (uint64_t)sqlite3_column_int64(d, 6);
-			if (po.it.type >= 1000 && po.it.to >> 16 ==
+			if (po.it.type >= ENV_T_APP && po.it.to >> 16 ==
 			    s->region && st->count[po.it.node] > 0)
 				st->count[po.it.node]--;
 			expired_post(st, &po, d);
@@ -752,7 +753,7 @@ page(struct store *st, const struct sreq *rq)
 			memcpy(it.session, sess, 16);
 		it.type = (uint32_t)sqlite3_column_int64(q, 5);
 		it.flags = (sqlite3_column_int(q, 6) ? MF_ACK : 0) |
-		    (it.type < 1000 ? MF_RECEIPT : 0);
+		    (it.type < ENV_T_APP ? MF_RECEIPT : 0);
 		it.to = (uint32_t)s->region << 16 | rq->node;
 		it.ttl = (uint32_t)s->conf.ttl_default;
 		it.len = 4 + (uint32_t)blen;
@@ -798,7 +799,7 @@ held_page(struct store *st, const struct sreq *rq)
 			memcpy(it.session, sess, 16);
 		it.type = (uint32_t)sqlite3_column_int64(q, 5);
 		it.flags = (sqlite3_column_int(q, 6) ? MF_ACK : 0) |
-		    (it.type < 1000 ? MF_RECEIPT : 0) | MF_FOREIGN;
+		    (it.type < ENV_T_APP ? MF_RECEIPT : 0) | MF_FOREIGN;
 		it.to = (uint32_t)sqlite3_column_int64(q, 8);
 		it.node = (uint16_t)it.to;
 		/* §3: what remains of its TTL, written into it when sent on. */
@@ -862,7 +863,7 @@ after_commit(struct store *st, int committed)
 			if (committed && f != NULL)
 				audit_item(st->srv, AUDIT_OUT, po.it.to,
 				    AUDIT_EXPIRED, 408, &po.it, f);
-			if (committed && po.it.type >= 1000)
+			if (committed && po.it.type >= ENV_T_APP)
 				receipt(st, &po.it, 408, "expired in store");
 			else if (committed)
 				log_info("store: a receipt for %08X expired "

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/tree.h>
 
 #include "log.h"
 #include "platform.h"
@@ -30,23 +29,15 @@ param_attr(struct env_parser *p, const uint8_t *body, size_t len,
 {
 	struct env_msg *m = NULL;
 	struct env_error err;
-	xmlNodePtr n;
-	xmlChar *v = NULL;
+	const char *v;
 	int rc = 1;
 
 	if (env_parse(p, body, len, &m, &err) == -1)
 		return -1;
-	if ((n = env_msg_parameters_node(m)) != NULL)
-		for (n = n->children; n != NULL; n = n->next)
-			if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name,
-			    (const xmlChar *)elem) == 0)
-				break;
-	if (n != NULL && (v = xmlGetProp(n, (const xmlChar *)attr)) != NULL &&
-	    (size_t)xmlStrlen(v) < outlen) {
-		memcpy(out, v, (size_t)xmlStrlen(v) + 1);
+	if ((v = env_param_get(m, elem, attr)) != NULL && strlen(v) < outlen) {
+		memcpy(out, v, strlen(v) + 1);
 		rc = 0;
 	}
-	xmlFree(v);
 	env_msg_free(m);
 	return rc;
 }
@@ -90,11 +81,10 @@ login_reply(struct link *l, uint32_t seq)
 	struct server *s = l->w->srv;
 	char params[160];
 
-	snprintf(params, sizeof(params), "<result code=\"0\" text=\"ok\"/>"
-	    "<heartbeat interval=\"%ld\" timeout=\"%ld\"/>",
-	    s->conf.hb_interval, s->conf.hb_timeout);
+	(void)env_p_result(params, sizeof(params), 0, "ok",
+	    (unsigned)s->conf.hb_interval, (unsigned)s->conf.hb_timeout);
 	/* §4: LoginReply's SessionId is the new session; it echoes Seq. */
-	send_frame(l, 2, seq, l->c.code, l->session, params);
+	send_frame(l, ENV_T_LOGIN_REPLY, seq, l->c.code, l->session, params);
 }
 
 /*
@@ -111,7 +101,7 @@ login_handle(struct link *l, const uint8_t *body, size_t len,
 	uint64_t old;
 	int rc;
 
-	if (h->type != 1)
+	if (h->type != ENV_T_LOGIN)
 		return refuse(l, 401, h, "not logged in");
 	if (h->from != l->c.code)
 		return refuse(l, 403, h, "Login From is not the certificate's "

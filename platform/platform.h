@@ -35,6 +35,7 @@
 #include "frames.h"
 #include "iopool.h"
 #include "pipe.h"
+#include "proto.h"
 
 #define MAX_WORKERS	IOP_MAX_WORKERS
 #define REGIONS		65536

@@ -27,8 +27,9 @@ static bool	gate_ok(const void *);
 static bool
 recorded(const struct env_header *h, bool out)
 {
-	return h == NULL || (h->type != 3 && h->type != 4 && !(out &&
-	    h->type == 2));
+	return h == NULL || (h->type != ENV_T_CHECK &&
+	    h->type != ENV_T_CHECK_REPLY && !(out &&
+	    h->type == ENV_T_LOGIN_REPLY));
 }
 
 /* Opens the log when `audit' is set.  0, or -1 with err filled. */

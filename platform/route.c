@@ -78,7 +78,8 @@ hook_types(struct pipe_ctx *c, void *arg)
 	if (l->kind == P_DOMAIN)
 		return PIPE_PASS;
 	switch (c->h->type) {
-	case 1: case 3: case 4: case 7: case 30:
+	case ENV_T_LOGIN: case ENV_T_CHECK: case ENV_T_CHECK_REPLY:
+	case ENV_T_LOGOUT: case ENV_T_LOCATE:
 		return PIPE_PASS;
 	}
 	return pipe_reject(c, 403, "a device may only Locate at a platform");
@@ -92,17 +93,18 @@ hook_route(struct pipe_ctx *c, void *arg)
 	uint32_t t = c->h->type;
 
 	switch (t) {
-	case 1: case 3: case 4: case 7:
+	case ENV_T_LOGIN: case ENV_T_CHECK: case ENV_T_CHECK_REPLY:
+	case ENV_T_LOGOUT:
 		c->route = R_LINK;
 		return PIPE_PASS;
-	case 30:
+	case ENV_T_LOCATE:
 		return decide_locate(c, s);
-	case 5: case 6: case 31:
+	case ENV_T_ACK: case ENV_T_ERROR: case ENV_T_LOCATE_REPLY:
 		c->route = R_CODE;
 		c->route_arg = c->h->to;
 		return decide_forward(c, s);
 	}
-	if (t < 1000) {		/* §4: unknown reserved types are ignored */
+	if (t < ENV_T_APP) {	/* §4: unknown reserved types are ignored */
 		c->route = R_DROP;
 		return PIPE_PASS;
 	}
@@ -282,7 +284,7 @@ forward(struct link *l, struct pipe_ctx *c, uint32_t dest)
 	if (where == 0) {	/* went down since the decision (§5: 503) */
 		pipe_reject(c, 503, "destination region unreachable");
 		route_audit(l, c);
-		if (c->h->type != 5 && c->h->type != 6)
+		if (c->h->type != ENV_T_ACK && c->h->type != ENV_T_ERROR)
 			send_error(l, 503, c->h->from, c->h, c->reason);
 		return;
 	}
@@ -302,20 +304,21 @@ link_type(struct link *l, struct pipe_ctx *c)
 	struct server *s = l->w->srv;
 	const struct env_header *h = c->h;
 
-	if (h->type == 1)
+	if (h->type == ENV_T_LOGIN)
 		pipe_reject(c, 403, "already logged in");
 	route_audit(l, c);
 	switch (h->type) {
-	case 1:
+	case ENV_T_LOGIN:
 		send_error(l, 403, h->from, h, c->reason);
 		break;
-	case 3:		/* Check: CheckReply echoing the Seq, never forwarded */
-		send_frame(l, 4, h->seq, l->c.code, s->token, NULL);
+	case ENV_T_CHECK:	/* CheckReply with its Seq, never forwarded */
+		send_frame(l, ENV_T_CHECK_REPLY, h->seq, l->c.code, s->token,
+		    NULL);
 		break;
-	case 7:		/* §5: a domain's Logout takes its region down */
+	case ENV_T_LOGOUT:	/* §5: the domain's region goes down */
 		link_close(l, "logout");
 		break;
-	default:	/* 4 CheckReply */
+	default:	/* CheckReply */
 		break;
 	}
 }
@@ -326,8 +329,7 @@ locate_answer(struct link *l, struct pipe_ctx *c)
 {
 	struct server *s = l->w->srv;
 	uint32_t code = c->route_arg;
-	char params[FRAME_MAX_SERVER / 2], addr[ADDR_MAX + 1];
-	char eaddr[sizeof(params) - 128];
+	char params[FRAME_MAX_SERVER - 256], addr[ADDR_MAX + 1];
 
 	if (table_region_addr(s, env_code_region(code), addr,
 	    sizeof(addr)) == -1) {
@@ -337,12 +339,10 @@ locate_answer(struct link *l, struct pipe_ctx *c)
 		return;
 	}
 	route_audit(l, c);
-	/* The address came from a peer: escape it like any text. */
-	frame_esc(eaddr, sizeof(eaddr), addr);
-	snprintf(params, sizeof(params), "<location code=\"%08X\" "
-	    "domain=\"%08X\" address=\"%s\" online=\"1\"/>", code, code,
-	    eaddr);
-	send_frame(l, 31, c->h->seq, c->h->from, s->token, params);
+	/* The address came from a peer: the builder escapes it. */
+	if (env_p_location(params, sizeof(params), code, code, addr, true) >= 0)
+		send_frame(l, ENV_T_LOCATE_REPLY, c->h->seq, c->h->from,
+		    s->token, params);
 }
 
 /*
@@ -386,8 +386,8 @@ refuse_lost(struct worker *w, const struct env_header *h)
 	uint64_t where;
 	size_t n;
 
-	if (h->type == 5 || h->type == 6 || (where = route_where(s,
-	    h->from)) == 0) {
+	if (h->type == ENV_T_ACK || h->type == ENV_T_ERROR ||
+	    (where = route_where(s, h->from)) == 0) {
 		log_info("dropped type %u from %08X to %08X seq %u: "
 		    "destination gone", h->type, h->from, h->to, h->seq);
 		return;
@@ -414,19 +414,17 @@ own_frame(struct server *s, char *buf, size_t cap, struct env_header *h,
 	return frame_build(buf, cap, type, session, seq, s->code, to, params);
 }
 
-/* An Error (type 6) From the platform To to, naming the refused h. */
+/* An Error From the platform To to, naming the refused h. */
 static size_t
 error_frame(struct server *s, char *buf, size_t cap, struct env_header *eh,
     int code, uint32_t to, const struct env_header *h, const char *text)
 {
-	char params[512], t[256];
+	char params[1024];
 
-	frame_esc(t, sizeof(t), text);
-	snprintf(params, sizeof(params), "<error code=\"%d\" seq=\"%u\" "
-	    "to=\"%08X\" session=\"%s\" text=\"%s\"/>", code,
-	    h ? h->seq : 0, h ? h->to : 0, h ? h->session : "", t);
-	return own_frame(s, buf, cap, eh, 6, s->token, server_seq(s), to,
-	    params);
+	(void)env_p_error(params, sizeof(params), code, h ? h->seq : 0,
+	    h ? h->to : 0, h ? h->session : "", text);
+	return own_frame(s, buf, cap, eh, ENV_T_ERROR, s->token,
+	    server_seq(s), to, params);
 }
 
 int

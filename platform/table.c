@@ -144,10 +144,10 @@ send_routes(struct link *l, const uint16_t *r, unsigned n, bool up)
 	size_t off = 0;
 
 	for (unsigned i = 0; i < n; i++)
-		off += (size_t)snprintf(params + off, sizeof(params) - off,
-		    "<route region=\"%04X\" state=\"%s\"/>", r[i],
-		    up ? "up" : "down");
-	send_frame(l, 10, server_seq(s), l->c.code, s->token, params);
+		off += (size_t)env_p_route(params + off, sizeof(params) - off,
+		    r[i], up);
+	send_frame(l, ENV_T_ROUTE_UPDATE, server_seq(s), l->c.code, s->token,
+	    params);
 }
 
 /* ---- devices logged in here (§4 directory role) ----------------------- */

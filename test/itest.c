@@ -1180,7 +1180,7 @@ out:
 	return ok;
 }
 
-/* ---- nap-platform (issue 5) ------------------------------------------ */
+/* ---- nap-platform (§1, §5) ------------------------------------------- */
 
 int
 itest_platform_init(void)
@@ -1231,7 +1231,7 @@ itest_raw_login_with(struct itest_raw *r, uint32_t to, const char *params,
 	return login_msg(r, r->code, to, params, timeout_ms);
 }
 
-/* ---- federations of real domains (issue 5) ------------------------------ */
+/* ---- federations of real domains (§5, §6) ------------------------------- */
 
 int
 itest_fed_init(void)

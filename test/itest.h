@@ -248,7 +248,7 @@ struct nap *itest_nap_new(uint32_t code, const char *pki, int port,
 bool	itest_pump(struct nap **h, size_t n, int timeout_ms,
 	    bool (*done)(void *), void *arg);
 
-/* ---- nap-platform (issue 5) ---------------------------------------- */
+/* ---- nap-platform (§1, §5) ----------------------------------------- */
 
 #define IT_PLATFORM	0x00000000u	/* every platform server's code */
 #define IT_DOMAIN2	0x00020000u	/* the domain of region 0002 */
@@ -278,7 +278,7 @@ int	itest_platform_start(struct itest_server *s, const char *name,
 int	itest_raw_login_with(struct itest_raw *r, uint32_t to,
 	    const char *params, int timeout_ms);
 
-/* ---- federations of real domains (issue 5) --------------------------- */
+/* ---- federations of real domains (§5, §6) ---------------------------- */
 
 #define IT_DOMAIN3	0x00030000u	/* the domain of region 0003 */
 #define IT_NDEV2	16		/* 00020001..00020010 have certificates */

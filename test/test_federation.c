@@ -1,6 +1,6 @@
 /*
  * test_federation.c - integration tests of a whole federation (DESIGN.md
- * §5 "Between domains", RouteUpdate, failover, holds; issue 5): real
+ * §5 "Between domains", RouteUpdate, failover, holds): real
  * nap-platform and nap-domain processes on 127.0.0.1, the domains of
  * regions 0001 and 0002 linked by their uplinks, libnap devices on both
  * sides.

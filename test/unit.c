@@ -15,6 +15,7 @@ void	init_registry_tests(void);
 void	init_libnap_tests(void);
 void	init_audit_tests(void);
 void	init_tls_tests(void);
+void	init_proto_tests(void);
 
 int
 main(void)
@@ -33,6 +34,7 @@ main(void)
 	init_libnap_tests();
 	init_audit_tests();
 	init_tls_tests();
+	init_proto_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "unit: registering tests: %s\n",
 		    CU_get_error_msg());

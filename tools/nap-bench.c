@@ -22,7 +22,9 @@
 #include <time.h>
 #include <arpa/inet.h>
 
+#include "clock.h"
 #include "nap.h"
+#include "proto.h"
 
 #define MAX_DEVICES	20000
 #define PAYLOAD_MIN	48
@@ -46,15 +48,6 @@ struct bench {
 	uint64_t	 nlat, received, dups, errors;
 	int		 online, closed;
 };
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static uint32_t
 rnd(struct bench *b)
@@ -123,9 +116,9 @@ fill(struct bench *b, int i)
 		struct bdev *peer = &b->d[pick_peer(b, i)];
 
 		len = snprintf(params, sizeof(params), "<b t=\"%lld\">%s</b>",
-		    (long long)now_us(), b->filler);
-		if (nap_send(d->n, 1000, peer->code, params, (size_t)len, 0,
-		    NULL) != 0)
+		    (long long)mono_us(), b->filler);
+		if (nap_send(d->n, ENV_T_APP, peer->code, params, (size_t)len,
+		    0, NULL) != 0)
 			break;		/* queue full: the next turn */
 		d->sent++;
 		d->inflight++;
@@ -141,11 +134,11 @@ on_msg(struct nap *n, const struct nap_msg *m, void *arg)
 	int from = idx_of(b, nap_msg_from(m));
 
 	(void)n;
-	if (nap_msg_type(m) != 1000 || from < 0 || p == NULL ||
+	if (nap_msg_type(m) != ENV_T_APP || from < 0 || p == NULL ||
 	    (t = memmem(p, len, "t=\"", 3)) == NULL)
 		return;
 	if (b->nlat < (uint64_t)b->n * (uint64_t)b->m)
-		b->lat[b->nlat++] = (uint32_t)(now_us() - strtoll(t + 3, NULL,
+		b->lat[b->nlat++] = (uint32_t)(mono_us() - strtoll(t + 3, NULL,
 		    10));
 	b->received++;
 	if (b->d[from].inflight > 0)
@@ -332,20 +325,20 @@ main(int argc, char **argv)
 		if (dev_new(&b, i, b.d[i].region ? s2 : s1, dir) == -1)
 			return 1;
 	}
-	t0 = now_us();
+	t0 = mono_us();
 	end = t0 + (int64_t)b.deadline * 1000000;
 	/* Logins, at most conc under way at once; traffic once all are in. */
-	while (b.online + b.closed < b.n && now_us() < end) {
+	while (b.online + b.closed < b.n && mono_us() < end) {
 		while (started < b.n && started - b.online - b.closed < b.conc)
 			if (nap_connect_start(b.d[started++].n) != 0)
 				b.d[started - 1].closed = 1, b.closed++;
 		turn(&b, p, 50);
 	}
-	t_on = now_us();
-	while (b.received < (uint64_t)b.n * (uint64_t)b.m && now_us() < end &&
+	t_on = mono_us();
+	while (b.received < (uint64_t)b.n * (uint64_t)b.m && mono_us() < end &&
 	    b.closed == 0)
 		turn(&b, p, 50);
-	report(&b, (double)(now_us() - t_on) / 1e6, (double)(t_on - t0) /
+	report(&b, (double)(mono_us() - t_on) / 1e6, (double)(t_on - t0) /
 	    1e6);
 	for (int i = 0; i < b.n; i++)
 		nap_free(b.d[i].n);

@@ -4,10 +4,8 @@
  */
 #include "envelope.h"
 
-static int hexval(unsigned char c);
-
-static int
-hexval(unsigned char c)
+int
+env_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -28,7 +26,7 @@ env_code_parse(const char *s, size_t n, uint32_t *out)
 	if (n != 8)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if ((d = hexval((unsigned char)s[i])) < 0)
+		if ((d = env_hexval((unsigned char)s[i])) < 0)
 			return -1;
 		v = v << 4 | (uint32_t)d;
 	}

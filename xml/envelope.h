@@ -29,11 +29,18 @@
 /* §3: TTL default, seconds. */
 #define ENV_DEFAULT_TTL		86400u
 
-/* Error codes of §4 that the codec produces. */
+/* §4: the error codes (texts: env_code_text() in proto.h). */
 enum env_code {
 	ENV_OK = 0,
-	ENV_E_MALFORMED = 400,
-	ENV_E_TOO_LARGE = 413,
+	ENV_E_MALFORMED = 400,		/* the codec produces this ... */
+	ENV_E_SESSION = 401,		/* not logged in or wrong session */
+	ENV_E_FORBIDDEN = 403,
+	ENV_E_UNKNOWN = 404,		/* unknown destination */
+	ENV_E_TIMEOUT = 408,		/* timed out in store */
+	ENV_E_TOO_LARGE = 413,		/* ... and this */
+	ENV_E_RATE = 429,
+	ENV_E_UNREACHABLE = 503,	/* destination region unreachable */
+	ENV_E_STORE_FULL = 507,
 };
 
 /* Why a frame or envelope was refused: a §4 code and one short line. */
@@ -51,6 +58,8 @@ struct env_error {
  * sets *out, or -1 when n != 8 or a character is not hex.
  */
 int	env_code_parse(const char *s, size_t n, uint32_t *out);
+/* The value of one hex digit (either case), or -1. */
+int	env_hexval(int c);
 /* Writes the code as 8 upper-case hex digits and a NUL into out[9]. */
 void	env_code_format(uint32_t code, char out[9]);
 /* Role tests of §1. */
@@ -226,9 +235,12 @@ const char *env_msg_parameters(const struct env_msg *, size_t *len);
  */
 int	env_msg_set_parameters(struct env_msg *, const char *inner, size_t len,
 	    struct env_error *err);
+/* Reading the elements inside: env_param_first() and others, proto.h. */
 /*
- * The parameters as a libxml2 element node (type xmlNodePtr), parsed on
- * first use and owned by the message; NULL when the message has none.
+ * The parameters as a libxml2 element node (xmlNodePtr), parsed on first
+ * use and owned by the message; NULL when the message has none.  For
+ * xml/ itself: code elsewhere reads parameters through proto.h (the last
+ * caller outside xml/, domain/link.c, is to move to env_param_get()).
  */
 void	*env_msg_parameters_node(struct env_msg *);
 

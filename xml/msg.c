@@ -14,6 +14,7 @@
 #include <libxml/tree.h>
 
 #include "envelope_internal.h"
+#include "proto.h"
 
 /* A growable output buffer; on no memory it stops growing and fails. */
 struct obuf {
@@ -22,6 +23,7 @@ struct obuf {
 	int	 oom;
 };
 
+static void	ob_reserve(struct obuf *, size_t);
 static void	ob_put(struct obuf *, const char *, size_t);
 static void	ob_str(struct obuf *, const char *);
 static void	ob_u32(struct obuf *, const char *, uint32_t);
@@ -334,25 +336,32 @@ env_msg_parameters_node(struct env_msg *m)
 	return NULL;
 }
 
+/* Room for n more bytes and a NUL; sets oom when there is none. */
 static void
-ob_put(struct obuf *o, const char *s, size_t n)
+ob_reserve(struct obuf *o, size_t n)
 {
 	char *np;
 	size_t cap;
 
+	if (o->oom || o->len + n + 1 <= o->cap)
+		return;
+	cap = o->cap ? o->cap : 256;
+	while (cap < o->len + n + 1)
+		cap *= 2;
+	if ((np = realloc(o->p, cap)) == NULL) {
+		o->oom = 1;
+		return;
+	}
+	o->p = np;
+	o->cap = cap;
+}
+
+static void
+ob_put(struct obuf *o, const char *s, size_t n)
+{
+	ob_reserve(o, n);
 	if (o->oom)
 		return;
-	if (o->len + n + 1 > o->cap) {
-		cap = o->cap ? o->cap : 256;
-		while (cap < o->len + n + 1)
-			cap *= 2;
-		if ((np = realloc(o->p, cap)) == NULL) {
-			o->oom = 1;
-			return;
-		}
-		o->p = np;
-		o->cap = cap;
-	}
 	memcpy(o->p + o->len, s, n);
 	o->len += n;
 	o->p[o->len] = '\0';
@@ -373,29 +382,17 @@ ob_u32(struct obuf *o, const char *name, uint32_t v)
 	ob_put(o, b, (size_t)n);
 }
 
-/* An attribute value between double quotes: escape what would change. */
+/* An attribute value between double quotes (env_attr_esc). */
 static void
 ob_esc(struct obuf *o, const char *s)
 {
-	const char *run = s;
+	size_t need = env_attr_esc(NULL, 0, s);
 
-	for (; *s != '\0'; s++) {
-		const char *rep;
-
-		switch (*s) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\t': rep = "&#9;"; break;
-		case '\n': rep = "&#10;"; break;
-		case '\r': rep = "&#13;"; break;
-		default: continue;
-		}
-		ob_put(o, run, (size_t)(s - run));
-		ob_str(o, rep);
-		run = s + 1;
-	}
-	ob_put(o, run, (size_t)(s - run));
+	ob_reserve(o, need);
+	if (o->oom)
+		return;
+	(void)env_attr_esc(o->p + o->len, o->cap - o->len, s);
+	o->len += need;
 }
 
 static void

@@ -4,13 +4,16 @@
  * envelope must survive serialize -> parse unchanged, and a rejection
  * must carry a §4 code; the Via stamp and the TTL rewrite a forwarding
  * server splices into a valid envelope must leave one that parses, with
- * the code appended and the TTL set.  Any disagreement aborts (a
- * finding).
+ * the code appended and the TTL set.  The parameters of a valid
+ * envelope are walked through the reader of proto.h, and every value
+ * read must come back unchanged through a builder (the escaper) and
+ * the parser.  Any disagreement aborts (a finding).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "envelope.h"
+#include "proto.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -25,6 +28,71 @@ same_header(const struct env_header *a, const struct env_header *b)
 	    a->nvia != b->nvia || a->tag_start != b->tag_start ||
 	    a->tag_end != b->tag_end)
 		abort();
+}
+
+/* v -> <domain address="v"/> -> the parser -> v again, or abort(). */
+static void
+value_roundtrip(const char *v)
+{
+	static const char head[] = "<Message version=\"1.0\"><Header "
+	    "Message_Type=\"1\" SessionId=\"\" Seq=\"1\" From=\"00010000\" "
+	    "To=\"00000000\"/><parameters>";
+	static const char tail[] = "</parameters></Message>";
+	size_t cap = strlen(v) * 6 + 64, hl = strlen(head), n;
+	char *doc = malloc(hl + cap + sizeof(tail));
+	struct env_msg *m = NULL;
+	struct env_error e;
+	const char *back;
+	int k;
+
+	if (doc == NULL)
+		abort();
+	memcpy(doc, head, hl);
+	if ((k = env_p_domain(doc + hl, cap, v)) < 0)
+		abort();
+	n = hl + (size_t)k;
+	memcpy(doc + n, tail, sizeof(tail));
+	n += sizeof(tail) - 1;
+	if (env_parse(parser, (const uint8_t *)doc, n, &m, &e) == -1 ||
+	    (back = env_param_get(m, "domain", "address")) == NULL ||
+	    strcmp(back, v) != 0)
+		abort();
+	env_msg_free(m);
+	free(doc);
+}
+
+/* Every element child of parameters, and the §4 attribute names. */
+static void
+walk_params(struct env_msg *m)
+{
+	static const char *names[] = { "code", "seq", "to", "from",
+	    "session", "text", "status", "address", "domain", "region",
+	    "state", "online", "interval", "timeout", "name", "version",
+	    "node" };
+	struct env_param *p;
+	const char *v;
+	uint32_t x;
+
+	for (p = env_param_first(m, NULL); p != NULL;
+	    p = env_param_next(p, NULL)) {
+		if (env_param_first(m, env_param_name(p)) == NULL)
+			abort();
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]);
+		    i++) {
+			if ((v = env_param_attr(p, names[i])) == NULL) {
+				if (env_param_u32(p, names[i], &x) == 0)
+					abort();
+				continue;
+			}
+			value_roundtrip(v);
+			if (env_param_u32(p, names[i], &x) == 0 &&
+			    (strlen(v) > 10 || strtoul(v, NULL, 10) != x))
+				abort();
+			if (env_param_code(p, names[i], &x) == 0 &&
+			    strlen(v) != 8)
+				abort();
+		}
+	}
 }
 
 /* §3/§6: what a server splices into bytes it forwards. */
@@ -76,6 +144,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	same_header(&h, env_msg_header(m));
 	splices(data, size, &h);
+	walk_params(m);
 	if (env_serialize(m, false, &buf, &len) == -1)
 		abort();
 	if (env_parse(parser, buf, len, &m2, &e1) == -1 ||
