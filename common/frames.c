@@ -31,12 +31,6 @@ frame_build(char *buf, size_t cap, uint32_t type, const char *session,
 }
 
 void
-frame_esc(char *out, size_t cap, const char *s)
-{
-	(void)env_attr_esc(out, cap, s);
-}
-
-void
 frame_token(char out[17])
 {
 	uint8_t rnd[8];

@@ -26,14 +26,6 @@ size_t	frame_build(char *buf, size_t cap, uint32_t type, const char *session,
 	    uint32_t seq, uint32_t from, uint32_t to, const char *params);
 
 /*
- * Copies s into out (cap bytes, NUL-terminated) escaped for a double-
- * quoted attribute value by env_attr_esc().  Text that does not fit is
- * cut (never in the middle of an escape).  Kept for domain/uplink.c
- * until it writes its Login with env_p_domain().
- */
-void	frame_esc(char *out, size_t cap, const char *s);
-
-/*
  * A new random token of 16 upper-case hex digits and a NUL: a server's
  * own SessionId (new at each start, §3) or a session it issues (§4).
  * fatalx() when the random generator fails.

@@ -14,7 +14,6 @@
 
 #include "domain.h"
 #include "log.h"
-#include "proto.h"
 
 #define PAGE_ROWS	64	/* §5: stored messages come in pages */
 #define RING_MIN	16

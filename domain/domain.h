@@ -33,6 +33,7 @@
 #include "envelope.h"
 #include "iopool.h"
 #include "pipe.h"
+#include "proto.h"
 #include "registry.h"
 #include "store.h"
 
@@ -221,8 +222,6 @@ void	route_message(struct link *, struct pipe_ctx *);
 void	route_deliver_local(struct worker *, struct item *,
 	    const uint8_t *frame);
 void	route_local(struct worker *, struct item *, const uint8_t *frame);
-size_t	server_frame(struct server *, char *buf, size_t cap, uint32_t type,
-	    uint32_t seq, uint32_t to, const char *params);
 size_t	receipt_frame(struct server *, char *buf, size_t cap,
 	    const struct item *msg, int code, const char *text,
 	    struct item *out);

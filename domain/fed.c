@@ -18,7 +18,6 @@
 #include "fed.h"
 #include "frames.h"
 #include "log.h"
-#include "proto.h"
 
 #define ACKS_PER_FRAME	100	/* <ack/> elements in one confirmation */
 #define ACK_FRAME_MAX	(ACKS_PER_FRAME * 96 + 1024)

@@ -14,7 +14,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <event2/bufferevent_ssl.h>
-#include <libxml/tree.h>
 
 #include "domain.h"
 #include "log.h"
@@ -180,7 +179,7 @@ on_login(struct link *l, const uint8_t *frame, size_t flen,
 	char want[17];
 	int rc;
 
-	if (h->type != 1) {
+	if (h->type != ENV_T_LOGIN) {
 		send_error(l, 401, h->seq, h->to, h->session, "not logged in");
 		conn_close(&l->c, "first frame is not Login");
 		return -1;
@@ -223,23 +222,13 @@ resume_wanted(struct link *l, const uint8_t *frame, size_t flen, char *want)
 {
 	struct env_msg *m = NULL;
 	struct env_error err;
-	xmlNodePtr n;
-	xmlChar *v = NULL;
+	const char *v;
 
 	want[0] = '\0';
-	if (env_parse(l->w->parser, frame + 4, flen - 4, &m, &err) == -1 ||
-	    (n = env_msg_parameters_node(m)) == NULL) {
-		env_msg_free(m);
-		return;
-	}
-	for (n = n->children; n != NULL; n = n->next)
-		if (n->type == XML_ELEMENT_NODE &&
-		    xmlStrcmp(n->name, BAD_CAST "resume") == 0)
-			break;
-	if (n != NULL && (v = xmlGetProp(n, BAD_CAST "session")) != NULL &&
-	    xmlStrlen(v) == 16)
+	if (env_parse(l->w->parser, frame + 4, flen - 4, &m, &err) == 0 &&
+	    (v = env_param_get(m, "resume", "session")) != NULL &&
+	    strlen(v) == 16)
 		memcpy(want, v, 17);
-	xmlFree(v);
 	env_msg_free(m);
 }
 
@@ -320,11 +309,10 @@ login_reply(struct link *l, uint32_t seq)
 	struct server *s = l->w->srv;
 	char params[160];
 
-	snprintf(params, sizeof(params), "<result code=\"0\" text=\"ok\"/>"
-	    "<heartbeat interval=\"%ld\" timeout=\"%ld\"/>",
-	    s->conf.hb_interval, s->conf.hb_timeout);
+	(void)env_p_result(params, sizeof(params), 0, "ok",
+	    (unsigned)s->conf.hb_interval, (unsigned)s->conf.hb_timeout);
 	/* §4: LoginReply's SessionId is the new session; it echoes Seq. */
-	send_frame(l, 2, seq, l->c.code, l->session, params);
+	send_frame(l, ENV_T_LOGIN_REPLY, seq, l->c.code, l->session, params);
 }
 
 /*
@@ -397,7 +385,8 @@ link_logout_all(struct worker *w)
 
 	for (c = w->set.links; c != NULL; c = c->next)
 		if (c->state == C_ONLINE)
-			send_frame((struct link *)c, 7, server_seq(w->srv),
+			send_frame((struct link *)c, ENV_T_LOGOUT,
+			    server_seq(w->srv),
 			    c->code, w->srv->token, NULL);
 	conn_close_all(&w->set, "server stopping");
 }

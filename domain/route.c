@@ -9,7 +9,6 @@
 
 #include "domain.h"
 #include "log.h"
-#include "proto.h"
 
 static enum pipe_verdict hook_size(struct pipe_ctx *, void *);
 static enum pipe_verdict hook_identity(struct pipe_ctx *, void *);

@@ -11,7 +11,6 @@
 
 #include "domain.h"
 #include "log.h"
-#include "proto.h"
 #include "storedb.h"
 
 enum sreq_kind {

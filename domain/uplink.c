@@ -205,14 +205,16 @@ static void
 up_login(struct uplink *u)
 {
 	struct server *s = u->fed->srv;
-	char params[400], addr[300], hp[300], buf[FRAME_MAX_SERVER];
+	char params[FRAME_MAX_SERVER - 256], hp[300], buf[FRAME_MAX_SERVER];
 	size_t n;
 
 	server_address(s, hp, sizeof(hp));
-	frame_esc(addr, sizeof(addr), hp);
-	snprintf(params, sizeof(params), "<domain address=\"%s\"/>", addr);
+	if (env_p_domain(params, sizeof(params), hp) == -1) {
+		uplink_fail(u, "public address too long for a Login");
+		return;
+	}
 	u->login_seq = server_seq(s);
-	n = frame_build(buf, sizeof(buf), 1, "", u->login_seq, s->code, 0,
+	n = frame_build(buf, sizeof(buf), ENV_T_LOGIN, "", u->login_seq, s->code, 0,
 	    params);
 	u->state = U_LOGIN;
 	(void)uplink_write(u, (const uint8_t *)buf, n);
@@ -227,9 +229,9 @@ up_login_reply(struct uplink *u, const uint8_t *body, size_t len,
 	char why[200];
 	long code = -1;
 
-	if (h->type == 6 || h->type != 2 || env_parse(u->fed->w->parser, body,
+	if (h->type != ENV_T_LOGIN_REPLY || env_parse(u->fed->w->parser, body,
 	    len, &m, &err) == -1) {
-		uplink_fail(u, h->type == 6 ? "login refused" :
+		uplink_fail(u, h->type == ENV_T_ERROR ? "login refused" :
 		    "no LoginReply");
 		env_msg_free(m);
 		return;
@@ -296,10 +298,9 @@ up_bad_length(void *arg, uint32_t len)
 	}
 	log_warnx("platform %s: frame of %u bytes above max-frame %zu: "
 	    "skipped (413)", u->addr, len, s->conf.max_frame);
-	snprintf(params, sizeof(params), "<error code=\"413\" seq=\"0\" "
-	    "to=\"00000000\" session=\"\" text=\"frame too large: "
-	    "skipped\"/>");
-	n = frame_build(buf, sizeof(buf), 6, s->token, server_seq(s), s->code,
+	(void)env_p_error(params, sizeof(params), ENV_E_TOO_LARGE, 0, 0, "",
+	    "frame too large: skipped");
+	n = frame_build(buf, sizeof(buf), ENV_T_ERROR, s->token, server_seq(s), s->code,
 	    0, params);
 	(void)uplink_write(u, (const uint8_t *)buf, n);
 	return 1;
@@ -342,7 +343,7 @@ uplink_tick(struct uplink *u, int64_t now)
 		if (now - u->last_rx >= u->to * 1000)
 			uplink_fail(u, "heartbeat timeout");
 		else if (now - u->last_tx >= u->iv * 1000) {
-			n = frame_build(buf, sizeof(buf), 3, s->token,
+			n = frame_build(buf, sizeof(buf), ENV_T_CHECK, s->token,
 			    server_seq(s), s->code, 0, NULL);
 			(void)uplink_write(u, (const uint8_t *)buf, n);
 		}
@@ -361,7 +362,8 @@ uplink_logout(struct uplink *u)
 	u->retry_at = 0;
 	if (u->state != U_UP)
 		return;
-	n = frame_build(buf, sizeof(buf), 7, s->token, server_seq(s), s->code,
+	n = frame_build(buf, sizeof(buf), ENV_T_LOGOUT, s->token,
+	    server_seq(s), s->code,
 	    0, NULL);
 	(void)uplink_write(u, (const uint8_t *)buf, n);
 	bufferevent_disable(u->bev, EV_READ);

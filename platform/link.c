@@ -171,9 +171,10 @@ on_refused(struct link *l, const struct pipe_ctx *c)
 	uint32_t to = ours ? h->from : code;
 
 	l->w->refused++;
-	if (l->kind == P_DOMAIN && (h->type == 5 || h->type == 6)) {
+	if (l->kind == P_DOMAIN && (h->type == ENV_T_ACK || h->type == ENV_T_ERROR)) {
 		log_info("link %u: %08X: dropped %s from %08X to %08X seq %u: "
-		    "%d %s", l->c.id, code, h->type == 5 ? "Ack" : "Error",
+		    "%d %s", l->c.id, code, h->type == ENV_T_ACK ? "Ack" :
+		    "Error",
 		    h->from, h->to, h->seq, c->error, c->reason);
 		return;
 	}
@@ -274,7 +275,8 @@ link_logout_all(struct worker *w)
 
 	for (c = w->set.links; c != NULL; c = c->next)
 		if (c->state == C_ONLINE)
-			send_frame((struct link *)c, 7, server_seq(s),
+			send_frame((struct link *)c, ENV_T_LOGOUT,
+			    server_seq(s),
 			    c->code, s->token, NULL);
 	conn_close_all(&w->set, "server stopping");
 }

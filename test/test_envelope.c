@@ -14,6 +14,7 @@
 #include <libxml/tree.h>
 
 #include "envelope.h"
+#include "envelope_internal.h"
 
 void	init_envelope_tests(void);
 

@@ -237,14 +237,6 @@ int	env_msg_set_parameters(struct env_msg *, const char *inner, size_t len,
 	    struct env_error *err);
 /* Reading the elements inside: env_param_first() and others, proto.h. */
 /*
- * The parameters as a libxml2 element node (xmlNodePtr), parsed on first
- * use and owned by the message; NULL when the message has none.  For
- * xml/ itself: code elsewhere reads parameters through proto.h (the last
- * caller outside xml/, domain/link.c, is to move to env_param_get()).
- */
-void	*env_msg_parameters_node(struct env_msg *);
-
-/*
  * Serializes the message as one UTF-8 document (no declaration).
  * Returns 0 and sets *out (a malloc'd buffer the caller frees; it is
  * NUL-terminated, the NUL not counted in *len), or -1 on no memory.

@@ -1,12 +1,20 @@
 /*
  * envelope_internal.h - the body of struct env_msg, shared by parse.c
  * (which fills it) and msg.c (which builds, edits and serializes it).
- * Not installed; nothing outside xml/ includes it.
+ * Not installed; outside xml/ only the codec's own tests include it.
  */
 #ifndef NAP_ENVELOPE_INTERNAL_H
 #define NAP_ENVELOPE_INTERNAL_H
 
 #include "envelope.h"
+
+/*
+ * The parameters as a libxml2 element node (xmlNodePtr), parsed on first
+ * use and owned by the message; NULL when the message has none.  Code
+ * outside xml/ reads parameters through proto.h; the codec's own tests
+ * (test/test_envelope.c) look at the tree itself.
+ */
+void	*env_msg_parameters_node(struct env_msg *);
 
 /* An unknown Header attribute, or a namespace declaration. */
 struct env_pair {
