@@ -696,11 +696,24 @@ struct send_state {
 	size_t		 errors;
 	bool		 wait_delivered;
 	bool		 print;
+	char		 session[17];	/* the one the messages went in */
 };
 
+/*
+ * Without --ack a send learns of a refusal only by the Error (§4): the
+ * server answers most on the link before the CheckReply, but one that
+ * goes by the device's store (a login that waits for its previous
+ * link's messages, §5) comes later.  After the CheckReply the send waits
+ * until the link has been quiet this long (within --timeout).
+ */
+#define SEND_QUIET_MS	500
+
 static long	send_find(const struct send_state *, uint32_t);
+static bool	send_ours(struct nap *, const struct send_state *,
+		    const struct nap_receipt *, long);
 static void	send_receipt(struct nap *, const struct nap_receipt *,
 		    void *);
+static int	send_settle(struct nap *, struct send_state *, int);
 
 /* The index of seq among those sent (Seq grows, maybe wrapping). */
 static long
@@ -725,6 +738,42 @@ send_find(const struct send_state *st, uint32_t seq)
 	return -1;
 }
 
+/* A receipt for a message of this run: its Seq, in its session. */
+static bool
+send_ours(struct nap *n, const struct send_state *st,
+    const struct nap_receipt *r, long i)
+{
+	if (i < 0)
+		return false;
+	return *r->session == '\0' || strcmp(r->session, st->session) == 0 ||
+	    strcmp(r->session, nap_session(n)) == 0;
+}
+
+/*
+ * Runs the handle until every message has its Error (nothing more to
+ * learn) or the link was quiet for SEND_QUIET_MS, within timeout_ms.
+ * 0, or the error that ended the session.
+ */
+static int
+send_settle(struct nap *n, struct send_state *st, int timeout_ms)
+{
+	struct nap_stats ns;
+	uint64_t seen;
+	int quiet = 0, r;
+
+	nap_get_stats(n, &ns);
+	seen = ns.msgs_in;
+	while (st->pending > 0 && quiet < SEND_QUIET_MS && timeout_ms > 0) {
+		if ((r = nap_run(n, 50)) != 0)
+			return r;
+		timeout_ms -= 50;
+		nap_get_stats(n, &ns);
+		quiet = ns.msgs_in == seen ? quiet + 50 : 0;
+		seen = ns.msgs_in;
+	}
+	return 0;
+}
+
 static void
 send_receipt(struct nap *n, const struct nap_receipt *r, void *arg)
 {
@@ -734,7 +783,10 @@ send_receipt(struct nap *n, const struct nap_receipt *r, void *arg)
 	uint8_t was;
 	bool same;
 
-	(void)n;
+	/* Receipts of earlier runs, stored for this device while it was
+	 * away, are not this send's: confirmed (libnap does) and not told. */
+	if (!send_ours(n, st, r, i))
+		return;
 	nap_code_format(r->to, to);
 	if (r->status == NAP_RCPT_ERROR) {
 		st->errors++;
@@ -803,6 +855,7 @@ cmd_send(int argc, char **argv)
 	}
 	st.wait_delivered = a.wait_ack;
 	st.print = a.ack;
+	snprintf(st.session, sizeof(st.session), "%s", nap_session(n));
 	nap_set_receipt_cb(n, send_receipt, &st);
 	o.type = a.type;
 	o.to = a.to;
@@ -847,8 +900,8 @@ cmd_send(int argc, char **argv)
 			    "delivery " : "", st.pending, a.c.timeout);
 			st.errors++;
 		}
-	} else if ((r = nap_ping(n, a.c.timeout, NULL)) != 0 &&
-	    r != NAP_E_TIMEOUT) {
+	} else if (((r = nap_ping(n, a.c.timeout, NULL)) != 0 &&
+	    r != NAP_E_TIMEOUT) || send_settle(n, &st, a.c.timeout) != 0) {
 		rc = failed(n);
 		goto out;
 	}

@@ -25,6 +25,20 @@ void	init_ops_tests(void);
 
 static int	run_capture(const char *const [], const char *, char *,
 		    size_t);
+static unsigned	count_str(const char *, const char *);
+
+/* How many times needle occurs in s. */
+static unsigned
+count_str(const char *s, const char *needle)
+{
+	unsigned n = 0;
+
+	while ((s = strstr(s, needle)) != NULL) {
+		n++;
+		s += strlen(needle);
+	}
+	return n;
+}
 
 /*
  * Runs argv with stdout and stderr into the file out (emptied first) and
@@ -145,6 +159,65 @@ test_seen(void)
 	    "in is still never seen: %s", buf);
 }
 
+/* nap-device send as IT_DEV(1) to server port: output into buf. */
+static int
+device_send(int port, const char *to, bool ack, const char *out, char *buf,
+    size_t len)
+{
+	char bin[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], ca[PATH_MAX];
+	char server[32];
+	const char *argv[] = { bin, "send", "--to", to, "--type", "1000",
+	    "--server", server, "--cert", crt, "--key", key, "--ca", ca,
+	    ack ? "--ack" : NULL, NULL };
+
+	itest_fmt(bin, sizeof(bin), "%s/devices/nap-device", itest.build);
+	itest_fmt(server, sizeof(server), "127.0.0.1:%d", port);
+	itest_pki_file(crt, sizeof(crt), itest.pki, IT_DEV(1), "crt");
+	itest_pki_file(key, sizeof(key), itest.pki, IT_DEV(1), "key");
+	itest_fmt(ca, sizeof(ca), "%s/ca.crt", itest.pki);
+	return run_capture(argv, out, buf, len);
+}
+
+/*
+ * A send refused by the server (404 unknown destination) reports it and
+ * exits 1 every time, whichever I/O thread its link lands on; the
+ * refusals are not kept for the sender and told again to a later send.
+ */
+static void
+test_send_refused(void)
+{
+	struct itest_server a;
+	char reg[PATH_MAX], out[PATH_MAX], buf[4096], to[9], want[64];
+	const char *extra[] = { "--threads", "2", NULL };
+	unsigned bad = 0;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (itest_registry_new("send", reg, sizeof(reg)) == -1 ||
+	    !IT_ASSERT(itest_server_start(&a, "send", reg, extra, false) == 0,
+	    "nap-domain starts"))
+		return;
+	itest_fmt(out, sizeof(out), "%s/send.out", itest.work);
+	snprintf(to, sizeof(to), "%08X", IT_UNREG);
+	for (int i = 0; i < 9; i++) {
+		rc = device_send(a.port, to, false, out, buf, sizeof(buf));
+		if (!IT_ASSERT(rc == 1 && strstr(buf, "unknown destination "
+		    "000100CA (404)") != NULL, "send %d to unregistered %s: "
+		    "exit %d, want 1 with the 404: %s", i + 1, to, rc, buf))
+			bad++;
+	}
+	IT_ASSERT(bad == 0, "%u of 9 sends did not report their 404", bad);
+	snprintf(to, sizeof(to), "%08X", IT_DEV(2));
+	rc = device_send(a.port, to, true, out, buf, sizeof(buf));
+	IT_ASSERT(rc == 0, "an --ack send to %s (offline): exit %d: %s", to,
+	    rc, buf);
+	itest_fmt(want, sizeof(want), " %s stored\n", to);
+	IT_ASSERT(count_str(buf, want) == 1 && count_str(buf, "ack ") == 1 &&
+	    strstr(buf, "404") == NULL, "it prints its own receipt only, "
+	    "once: %s", buf);
+	IT_ASSERT(itest_server_stop(&a) == 0, "SIGTERM: status 0");
+}
+
 void
 init_ops_tests(void)
 {
@@ -155,4 +228,8 @@ init_ops_tests(void)
 	    "the holder; the first serves on", test_store_lock);
 	s = CU_add_suite("ops: seen", NULL, NULL);
 	CU_add_test(s, "a login is recorded as the device's seen", test_seen);
+	s = CU_add_suite("ops: send", NULL, NULL);
+	CU_add_test(s, "nap-device send to an unknown device exits 1 with the "
+	    "404, 9 times in 9; --ack prints only its own receipt",
+	    test_send_refused);
 }
