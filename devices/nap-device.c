@@ -18,6 +18,10 @@
 #include "envelope.h"
 #include "nap.h"
 
+#ifndef NAP_VERSION
+#define NAP_VERSION	"unknown"	/* the Makefile passes configure's */
+#endif
+
 struct cmd_entry {
 	const char	*name;
 	const char	*usage;
@@ -34,6 +38,7 @@ static int	cmd_ping(int, char **);
 static int	cmd_serve(int, char **);
 static int	read_file(const char *, uint8_t **, size_t *, size_t);
 static int	parse_u32(const char *, uint32_t *);
+static void	print_usage(FILE *);
 static void	usage(void);
 
 #define CONN_USAGE "CONN"
@@ -56,15 +61,23 @@ static const struct cmd_entry cmds[] = {
 };
 
 static void
-usage(void)
+print_usage(FILE *f)
 {
-	fprintf(stderr, "usage:\n");
+	fprintf(f, "usage:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(stderr, "  nap-device %s\n", cmds[i].usage);
-	fprintf(stderr, "CONN: --server HOST:PORT --cert F --key F --ca F "
+		fprintf(f, "  nap-device %s\n", cmds[i].usage);
+	fprintf(f, "  nap-device -h | --help | --version\n");
+	fprintf(f, "CONN: --server HOST:PORT --cert F --key F --ca F "
 	    "[--crl F] [--code CODE]\n      [--expect CODE] [--timeout MS] "
 	    "[-v] (NAP_SERVER, NAP_CERT, NAP_KEY, NAP_CA\n      and NAP_CRL "
 	    "give defaults)\n");
+}
+
+/* Bad usage (§9: exit 2), the usage on stderr. */
+static void
+usage(void)
+{
+	print_usage(stderr);
 	exit(2);
 }
 
@@ -1188,9 +1201,16 @@ cmd_serve(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0)
+	if (argc < 2)
 		usage();
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		print_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("nap-device %s\n", NAP_VERSION);
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].run(argc - 1, argv + 1);

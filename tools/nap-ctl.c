@@ -30,6 +30,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "boot.h"		/* NAP_VERSION */
 #include "ctl_store.h"
 #include "envelope.h"
 #include "registry.h"
@@ -64,6 +65,7 @@ enum {
 	O_LIMIT = 1 << 14,
 	O_ALL = 1 << 15,
 	O_EXPIRED = 1 << 16,
+	O_VERSION = 1 << 17,
 };
 
 static const struct option long_opts[] = {
@@ -79,6 +81,7 @@ static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, O_PID },
 	{ "cert", required_argument, NULL, O_CERT },
 	{ "help", no_argument, NULL, O_HELP },
+	{ "version", no_argument, NULL, O_VERSION },
 	{ "store", required_argument, NULL, O_STORE },
 	{ "xml", no_argument, NULL, O_XML },
 	{ "limit", required_argument, NULL, O_LIMIT },
@@ -227,7 +230,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: nap-ctl [--registry FILE] [--store FILE] COMMAND "
-	    "[ARGS]\n");
+	    "[ARGS]\n       nap-ctl -h | --help | --version\n");
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(f, "       nap-ctl %s\n", cmds[i].usage);
 	fprintf(f, "The registry is --registry FILE or $NAP_REGISTRY; the "
@@ -1190,6 +1193,9 @@ main(int argc, char **argv)
 		case 'h':
 		case O_HELP:
 			usage(stdout);
+			return 0;
+		case O_VERSION:
+			printf("nap-ctl %s\n", NAP_VERSION);
 			return 0;
 		case ':':
 			return failx(EXIT_USAGE, "option %s needs an argument "
