@@ -2,6 +2,7 @@
  * tls.c - OpenSSL contexts and identity checks for NAP links (DESIGN.md
  * §2, ../shared/HARDENING.md).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,12 +24,16 @@ static const unsigned char sid_ctx[] = "nap";
 const char *
 tls_error_string(char *buf, size_t len)
 {
-	unsigned long e = ERR_peek_last_error();
+	unsigned long e = ERR_peek_error(), last = ERR_peek_last_error();
 
-	if (e == 0)
+	/* A failed system call (a missing file: errno with the top bit set
+	 * in OpenSSL 3) is the cause of what follows it: told in words. */
+	if (e != 0 && ERR_SYSTEM_ERROR(e))
+		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(e)));
+	else if (last == 0)
 		snprintf(buf, len, "no error");
 	else
-		ERR_error_string_n(e, buf, len);
+		ERR_error_string_n(last, buf, len);
 	ERR_clear_error();
 	return buf;
 }
@@ -42,7 +47,7 @@ load_crl(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 	char e[160];
 
 	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: cannot open CRL", path);
+		snprintf(err, errlen, "crl %s: %s", path, strerror(errno));
 		return -1;
 	}
 	crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
@@ -79,18 +84,18 @@ ctx_common(const SSL_METHOD *m, const struct tls_files *f, char *err,
 	    SSL_MODE_ENABLE_PARTIAL_WRITE);
 	SSL_CTX_set_max_early_data(ctx, 0);
 	if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1) {
-		snprintf(err, errlen, "%s: cannot load certificate: %s",
-		    f->cert, tls_error_string(e, sizeof(e)));
+		snprintf(err, errlen, "cert %s: %s", f->cert,
+		    tls_error_string(e, sizeof(e)));
 		goto bad;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
-		snprintf(err, errlen, "%s: cannot load key: %s", f->key,
+		snprintf(err, errlen, "key %s: %s", f->key,
 		    tls_error_string(e, sizeof(e)));
 		goto bad;
 	}
 	if (SSL_CTX_load_verify_locations(ctx, f->ca, NULL) != 1) {
-		snprintf(err, errlen, "%s: cannot load CA: %s", f->ca,
+		snprintf(err, errlen, "ca %s: %s", f->ca,
 		    tls_error_string(e, sizeof(e)));
 		goto bad;
 	}
@@ -192,7 +197,7 @@ tls_file_code(const char *path, uint32_t *code, char *err, size_t errlen)
 	int rc;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: cannot open certificate", path);
+		snprintf(err, errlen, "cert %s: %s", path, strerror(errno));
 		return -1;
 	}
 	x = PEM_read_X509(f, NULL, NULL, NULL);

@@ -545,11 +545,19 @@ net_parse(int argc, char **argv, const struct option *opts,
 		    argv[optind]);
 		usage();
 	}
-	if (a->c.server == NULL || a->c.cert == NULL || a->c.key == NULL ||
-	    a->c.ca == NULL) {
-		fprintf(stderr, "nap-device: --server, --cert, --key and --ca "
-		    "are required (or NAP_SERVER, NAP_CERT, NAP_KEY, NAP_CA)\n");
-		usage();
+	{
+		const char *const have[] = { a->c.server, a->c.cert, a->c.key,
+		    a->c.ca };
+		const char *const opt[] = { "server", "cert", "key", "ca" };
+		const char *const env[] = { "NAP_SERVER", "NAP_CERT",
+		    "NAP_KEY", "NAP_CA" };
+
+		for (size_t i = 0; i < 4; i++)
+			if (have[i] == NULL) {
+				fprintf(stderr, "nap-device: missing --%s (or "
+				    "%s)\n", opt[i], env[i]);
+				exit(2);
+			}
 	}
 	if (a->param != NULL && a->file != NULL) {
 		fprintf(stderr, "nap-device: --param and --file exclude each "

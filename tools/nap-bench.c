@@ -291,6 +291,11 @@ parse_args(struct bench *b, int argc, char **argv, const char **s1,
 		}
 		if (strcmp(argv[i], "--") == 0)
 			break;
+		if (argv[i][1] == '-') {
+			fprintf(stderr, "nap-bench: unknown option '%s'\n",
+			    argv[i]);
+			usage(stderr, 2);
+		}
 	}
 	while ((c = getopt(argc, argv, "hs:S:d:n:m:w:p:c:D:f:")) != -1) {
 		switch (c) {
