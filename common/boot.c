@@ -28,6 +28,10 @@ boot(const struct boot *b, int argc, char **argv)
 		conf_usage(b->keys, b->name, stdout);
 		exit(0);
 	}
+	if (cli.version) {
+		printf("%s %s\n", b->name, NAP_VERSION);
+		exit(0);
+	}
 	log_setlevel(*b->log_level);
 	if (b->check(b->arg, !cli.check_only, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s: %s\n", b->name, err);
@@ -47,4 +51,5 @@ boot(const struct boot *b, int argc, char **argv)
 	if (*b->pid_file != NULL && pidfile_create(*b->pid_file, err,
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
+	log_info("%s %s starting", b->name, NAP_VERSION);
 }

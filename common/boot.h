@@ -9,6 +9,11 @@
 
 #include "config.h"
 
+/* The version of every NAP binary (configure's, from the VERSION file). */
+#ifndef NAP_VERSION
+#define NAP_VERSION	"unknown"
+#endif
+
 struct boot {
 	const char		*name;		/* "nap-domain" */
 	const struct conf_key	*keys;
@@ -24,8 +29,9 @@ struct boot {
 
 /*
  * Returns only for a real start: the configuration is valid, the process
- * is detached when --daemon asked, and the PID file is held.  Every other
- * outcome exits (0 for -h and a valid -n).
+ * is detached when --daemon asked, the PID file is held, and the start
+ * is logged with the version.  Every other outcome exits (0 for -h,
+ * --version and a valid -n).
  */
 void	boot(const struct boot *, int argc, char **argv);
 

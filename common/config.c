@@ -785,6 +785,10 @@ scan_args(const struct conf_key *keys, void *dst, int argc, char **argv,
 			out->help = 1;
 			return 1;
 		}
+		if (strcmp(name, "version") == 0) {
+			out->version = 1;
+			return 1;
+		}
 		if (strncmp(name, "daemon", nlen) == 0 && nlen == 6) {
 			if (eq != NULL) {
 				seterr(err, errlen, "--daemon takes no value");
@@ -859,6 +863,7 @@ conf_usage(const struct conf_key *keys, const char *prog, FILE *fp)
 		{ "-v", "with -n, also print the effective configuration" },
 		{ "--daemon", "detach and run in the background" },
 		{ "-h, --help", "show this help and exit" },
+		{ "--version", "print the version and exit" },
 	};
 	static const char *const metas[] = { "FILE ", "DIR ", "HOST:PORT " };
 	const struct conf_key *k;
@@ -866,7 +871,7 @@ conf_usage(const struct conf_key *keys, const char *prog, FILE *fp)
 	char opt[128], def[300];
 	size_t i;
 
-	fprintf(fp, "usage: %s [-hnv] [--daemon] [-f FILE] "
+	fprintf(fp, "usage: %s [-hnv] [--version] [--daemon] [-f FILE] "
 	    "[--KEY VALUE ...]\n", prog);
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		fprintf(fp, "  %-28s %s\n", fixed[i].opt, fixed[i].help);

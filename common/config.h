@@ -14,7 +14,7 @@
  *	};
  *	static const struct conf_key dkeys[] = {
  *		{ "listen", CONF_ADDR, offsetof(struct dconf, listen),
- *		    "0.0.0.0:5222", 0, 0, "address to accept links on" },
+ *		    "0.0.0.0:7420", 0, 0, "address to accept links on" },
  *		{ "heartbeat-interval", CONF_INT,
  *		    offsetof(struct dconf, hb_interval), "30", 1, 3600,
  *		    "seconds of silence before a Check" },
@@ -100,6 +100,7 @@ struct conf_cli {
 	int		 check_only;	/* -n */
 	int		 daemon;	/* --daemon */
 	int		 help;		/* -h, --help */
+	int		 version;	/* --version */
 	int		 verbose;	/* how many -v */
 	int		 usage;		/* on failure: 1 when the command line
 					   itself was wrong (exit 2), 0 when

@@ -2,6 +2,7 @@
  * tls.c - the TLS policy of every NAP link, servers and libnap alike
  * (tls.h says what it is; DESIGN.md §2, ../shared/HARDENING.md).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,12 +48,16 @@ static const unsigned char sid_ctx[] = "nap";
 const char *
 tls_error_string(char *buf, size_t len)
 {
-	unsigned long e = ERR_peek_last_error();
+	unsigned long e = ERR_peek_error(), last = ERR_peek_last_error();
 
-	if (e == 0)
+	/* A failed system call (a missing file: errno with the top bit set
+	 * in OpenSSL 3) is the cause of what follows it: told in words. */
+	if (e != 0 && ERR_SYSTEM_ERROR(e))
+		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(e)));
+	else if (last == 0)
 		snprintf(buf, len, "no error");
 	else
-		ERR_error_string_n(e, buf, len);
+		ERR_error_string_n(last, buf, len);
 	ERR_clear_error();
 	return buf;
 }
@@ -584,7 +589,7 @@ tls_file_code(const char *path, uint32_t *code, char *err, size_t errlen)
 	int rc;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: cannot open certificate", path);
+		snprintf(err, errlen, "cert %s: %s", path, strerror(errno));
 		return -1;
 	}
 	x = PEM_read_X509(f, NULL, no_passwd, NULL);

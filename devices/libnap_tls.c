@@ -117,14 +117,20 @@ bio_init_once(void)
 
 /* ---- the context ------------------------------------------------------ */
 
-/* The reason of the oldest error queued by OpenSSL, then clears them. */
+/*
+ * The reason of the oldest error queued by OpenSSL, then clears them.  A
+ * failed system call (a missing file: OpenSSL 3 queues errno with the
+ * top bit set, 2147483650 for ENOENT) is told in words.
+ */
 static void
 ssl_reason(char *out, size_t len)
 {
 	unsigned long e = ERR_peek_error();
 	const char *r = e ? ERR_reason_error_string(e) : NULL;
 
-	if (r != NULL)
+	if (e != 0 && ERR_SYSTEM_ERROR(e))
+		snprintf(out, len, "%s", strerror(ERR_GET_REASON(e)));
+	else if (r != NULL)
 		snprintf(out, len, "%s", r);
 	else if (e != 0)
 		snprintf(out, len, "error %lu", e);

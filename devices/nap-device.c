@@ -18,6 +18,10 @@
 #include "envelope.h"
 #include "nap.h"
 
+#ifndef NAP_VERSION
+#define NAP_VERSION	"unknown"	/* the Makefile passes configure's */
+#endif
+
 struct cmd_entry {
 	const char	*name;
 	const char	*usage;
@@ -34,6 +38,7 @@ static int	cmd_ping(int, char **);
 static int	cmd_serve(int, char **);
 static int	read_file(const char *, uint8_t **, size_t *, size_t);
 static int	parse_u32(const char *, uint32_t *);
+static void	print_usage(FILE *);
 static void	usage(void);
 
 #define CONN_USAGE "CONN"
@@ -56,15 +61,23 @@ static const struct cmd_entry cmds[] = {
 };
 
 static void
-usage(void)
+print_usage(FILE *f)
 {
-	fprintf(stderr, "usage:\n");
+	fprintf(f, "usage:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(stderr, "  nap-device %s\n", cmds[i].usage);
-	fprintf(stderr, "CONN: --server HOST:PORT --cert F --key F --ca F "
+		fprintf(f, "  nap-device %s\n", cmds[i].usage);
+	fprintf(f, "  nap-device -h | --help | --version\n");
+	fprintf(f, "CONN: --server HOST:PORT --cert F --key F --ca F "
 	    "[--crl F] [--code CODE]\n      [--expect CODE] [--timeout MS] "
 	    "[-v] (NAP_SERVER, NAP_CERT, NAP_KEY, NAP_CA\n      and NAP_CRL "
 	    "give defaults)\n");
+}
+
+/* Bad usage (§9: exit 2), the usage on stderr. */
+static void
+usage(void)
+{
+	print_usage(stderr);
 	exit(2);
 }
 
@@ -532,11 +545,19 @@ net_parse(int argc, char **argv, const struct option *opts,
 		    argv[optind]);
 		usage();
 	}
-	if (a->c.server == NULL || a->c.cert == NULL || a->c.key == NULL ||
-	    a->c.ca == NULL) {
-		fprintf(stderr, "nap-device: --server, --cert, --key and --ca "
-		    "are required (or NAP_SERVER, NAP_CERT, NAP_KEY, NAP_CA)\n");
-		usage();
+	{
+		const char *const have[] = { a->c.server, a->c.cert, a->c.key,
+		    a->c.ca };
+		const char *const opt[] = { "server", "cert", "key", "ca" };
+		const char *const env[] = { "NAP_SERVER", "NAP_CERT",
+		    "NAP_KEY", "NAP_CA" };
+
+		for (size_t i = 0; i < 4; i++)
+			if (have[i] == NULL) {
+				fprintf(stderr, "nap-device: missing --%s (or "
+				    "%s)\n", opt[i], env[i]);
+				exit(2);
+			}
 	}
 	if (a->param != NULL && a->file != NULL) {
 		fprintf(stderr, "nap-device: --param and --file exclude each "
@@ -696,11 +717,24 @@ struct send_state {
 	size_t		 errors;
 	bool		 wait_delivered;
 	bool		 print;
+	char		 session[17];	/* the one the messages went in */
 };
 
+/*
+ * Without --ack a send learns of a refusal only by the Error (§4): the
+ * server answers most on the link before the CheckReply, but one that
+ * goes by the device's store (a login that waits for its previous
+ * link's messages, §5) comes later.  After the CheckReply the send waits
+ * until the link has been quiet this long (within --timeout).
+ */
+#define SEND_QUIET_MS	500
+
 static long	send_find(const struct send_state *, uint32_t);
+static bool	send_ours(struct nap *, const struct send_state *,
+		    const struct nap_receipt *, long);
 static void	send_receipt(struct nap *, const struct nap_receipt *,
 		    void *);
+static int	send_settle(struct nap *, struct send_state *, int);
 
 /* The index of seq among those sent (Seq grows, maybe wrapping). */
 static long
@@ -725,6 +759,42 @@ send_find(const struct send_state *st, uint32_t seq)
 	return -1;
 }
 
+/* A receipt for a message of this run: its Seq, in its session. */
+static bool
+send_ours(struct nap *n, const struct send_state *st,
+    const struct nap_receipt *r, long i)
+{
+	if (i < 0)
+		return false;
+	return *r->session == '\0' || strcmp(r->session, st->session) == 0 ||
+	    strcmp(r->session, nap_session(n)) == 0;
+}
+
+/*
+ * Runs the handle until every message has its Error (nothing more to
+ * learn) or the link was quiet for SEND_QUIET_MS, within timeout_ms.
+ * 0, or the error that ended the session.
+ */
+static int
+send_settle(struct nap *n, struct send_state *st, int timeout_ms)
+{
+	struct nap_stats ns;
+	uint64_t seen;
+	int quiet = 0, r;
+
+	nap_get_stats(n, &ns);
+	seen = ns.msgs_in;
+	while (st->pending > 0 && quiet < SEND_QUIET_MS && timeout_ms > 0) {
+		if ((r = nap_run(n, 50)) != 0)
+			return r;
+		timeout_ms -= 50;
+		nap_get_stats(n, &ns);
+		quiet = ns.msgs_in == seen ? quiet + 50 : 0;
+		seen = ns.msgs_in;
+	}
+	return 0;
+}
+
 static void
 send_receipt(struct nap *n, const struct nap_receipt *r, void *arg)
 {
@@ -734,7 +804,10 @@ send_receipt(struct nap *n, const struct nap_receipt *r, void *arg)
 	uint8_t was;
 	bool same;
 
-	(void)n;
+	/* Receipts of earlier runs, stored for this device while it was
+	 * away, are not this send's: confirmed (libnap does) and not told. */
+	if (!send_ours(n, st, r, i))
+		return;
 	nap_code_format(r->to, to);
 	if (r->status == NAP_RCPT_ERROR) {
 		st->errors++;
@@ -803,6 +876,7 @@ cmd_send(int argc, char **argv)
 	}
 	st.wait_delivered = a.wait_ack;
 	st.print = a.ack;
+	snprintf(st.session, sizeof(st.session), "%s", nap_session(n));
 	nap_set_receipt_cb(n, send_receipt, &st);
 	o.type = a.type;
 	o.to = a.to;
@@ -847,8 +921,8 @@ cmd_send(int argc, char **argv)
 			    "delivery " : "", st.pending, a.c.timeout);
 			st.errors++;
 		}
-	} else if ((r = nap_ping(n, a.c.timeout, NULL)) != 0 &&
-	    r != NAP_E_TIMEOUT) {
+	} else if (((r = nap_ping(n, a.c.timeout, NULL)) != 0 &&
+	    r != NAP_E_TIMEOUT) || send_settle(n, &st, a.c.timeout) != 0) {
 		rc = failed(n);
 		goto out;
 	}
@@ -1135,9 +1209,16 @@ cmd_serve(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0)
+	if (argc < 2)
 		usage();
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		print_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("nap-device %s\n", NAP_VERSION);
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].run(argc - 1, argv + 1);

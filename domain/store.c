@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "domain.h"
 #include "log.h"
@@ -70,6 +71,7 @@ struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*st[S_COUNT];
 	char		*path;
+	int		 lockfd;	/* storedb_lock(): held while open */
 	pthread_t	 tid;
 	int		 started;
 	pthread_mutex_t	 mu;		/* guards q, stop, recount */
@@ -84,11 +86,20 @@ struct store {
 	uint64_t	 bytes;			/* every row's frame */
 	uint32_t	 count[NODES];		/* messages per device */
 	uint64_t	 batches, stored, refused;
+	/* The registry's `seen' (§5 sessions mark activity): the devices
+	 * whose session was written in this batch, written to the
+	 * registry after the store's commit, in one transaction. */
+	struct registry	*reg;
+	int64_t		 seen_at[NODES];
+	uint16_t	 seen_node[NODES];
+	uint32_t	 nseen;
 };
 
 static void	*store_main(void *);
 static void	 batch(struct store *);
 static int	 load(struct store *, char *, size_t);
+static void	 seen_mark(struct store *, uint16_t, int64_t);
+static void	 seen_flush(struct store *);
 
 static int64_t
 now_s(void)
@@ -234,6 +245,7 @@ store_open(struct server *s, const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	st->srv = s;
+	st->lockfd = -1;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
 	if ((st->q = evbuffer_new()) == NULL || (st->work = evbuffer_new())
@@ -243,7 +255,9 @@ store_open(struct server *s, const char *path, char *err, size_t errlen)
 		store_free(st);
 		return NULL;
 	}
-	if ((st->db = storedb_open(path, 1, err, errlen)) == NULL) {
+	/* One server per store (§9): refused before the file is touched. */
+	if ((st->lockfd = storedb_lock(path, "nap-domain", err, errlen)) ==
+	    -1 || (st->db = storedb_open(path, 1, err, errlen)) == NULL) {
 		store_free(st);
 		return NULL;
 	}
@@ -256,6 +270,13 @@ store_open(struct server *s, const char *path, char *err, size_t errlen)
 			return NULL;
 		}
 	if (load(st, err, errlen) == -1) {
+		store_free(st);
+		return NULL;
+	}
+	/* The store thread's own registry connection (registry.h: one per
+	 * thread), for the devices' `seen'. */
+	if (s->conf.registry != NULL && (st->reg = registry_open(
+	    s->conf.registry, 0, err, errlen)) == NULL) {
 		store_free(st);
 		return NULL;
 	}
@@ -370,6 +391,7 @@ store_free(struct store *st)
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->st[i]);
 	sqlite3_close(st->db);
+	registry_close(st->reg);
 	if (st->q != NULL)
 		evbuffer_free(st->q);
 	if (st->work != NULL)
@@ -377,6 +399,8 @@ store_free(struct store *st)
 	if (st->post != NULL)
 		evbuffer_free(st->post);
 	iop_outbox_free(&st->out, st->srv->nworkers);
+	if (st->lockfd != -1)
+		close(st->lockfd);	/* after the last write */
 	pthread_cond_destroy(&st->cv);
 	pthread_mutex_destroy(&st->mu);
 	free(st->path);
@@ -606,6 +630,51 @@ do_session(struct store *st, const struct sreq *rq)
 	sqlite3_bind_text(q, 2, rq->session, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, rq->expires);
 	(void)step_done(st, q);
+	/* A session is written at login and at close: the device was seen
+	 * now (queued a moment ago, by an I/O thread that never waits on
+	 * the registry). */
+	seen_mark(st, rq->node, now_s());
+}
+
+static void
+seen_mark(struct store *st, uint16_t node, int64_t when)
+{
+	if (st->seen_at[node] == 0)
+		st->seen_node[st->nseen++] = node;
+	st->seen_at[node] = when;
+}
+
+/*
+ * The batch's `seen' times into the registry, one transaction.  A
+ * device removed meanwhile is skipped; a busy or failed registry costs
+ * these times only (logged), never a message.
+ */
+static void
+seen_flush(struct store *st)
+{
+	char err[256];
+	uint32_t code;
+
+	if (st->nseen == 0)
+		return;
+	if (st->reg != NULL && registry_begin(st->reg, err, sizeof(err)) ==
+	    -1)
+		log_warnx("registry: seen not recorded: %s", err);
+	else if (st->reg != NULL) {
+		for (uint32_t i = 0; i < st->nseen; i++) {
+			code = (uint32_t)st->srv->region << 16 |
+			    st->seen_node[i];
+			(void)registry_touch_seen(st->reg, code,
+			    st->seen_at[st->seen_node[i]], NULL, 0);
+		}
+		if (registry_commit(st->reg, err, sizeof(err)) == -1) {
+			log_warnx("registry: seen not recorded: %s", err);
+			registry_rollback(st->reg);
+		}
+	}
+	for (uint32_t i = 0; i < st->nseen; i++)
+		st->seen_at[st->seen_node[i]] = 0;
+	st->nseen = 0;
 }
 
 /* An expired row's post, with its frame for the audit record. */
@@ -907,4 +976,5 @@ batch(struct store *st)
 	}
 	st->batches++;
 	after_commit(st, ok);
+	seen_flush(st);		/* after the receipts: they do not wait */
 }

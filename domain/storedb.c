@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "storedb.h"
 
@@ -43,6 +46,66 @@ storedb_default_path(const char *registry)
 	memcpy(p, registry, n);
 	memcpy(p + n, "-store.db", sizeof("-store.db"));
 	return p;
+}
+
+static void	lock_holder(int, char *, size_t);
+
+/* What the holder wrote: "PID HOST", or "unknown" (it is still writing). */
+static void
+lock_holder(int fd, char *out, size_t len)
+{
+	ssize_t n;
+
+	n = pread(fd, out, len - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
+int
+storedb_lock(const char *path, const char *who, char *err, size_t errlen)
+{
+	char lpath[4096], line[300], host[256], pid[32];
+	int fd, n;
+
+	if ((size_t)snprintf(lpath, sizeof(lpath), "%s.lock", path) >=
+	    sizeof(lpath)) {
+		snprintf(err, errlen, "store %s: path too long", path);
+		return -1;
+	}
+	if ((fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+		snprintf(err, errlen, "store %s: %s", lpath, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		int e = errno;
+
+		lock_holder(fd, line, sizeof(line));
+		close(fd);
+		if (e != EWOULDBLOCK) {
+			snprintf(err, errlen, "store %s: flock: %s", lpath,
+			    strerror(e));
+			return -1;
+		}
+		host[0] = pid[0] = '\0';
+		if (sscanf(line, "%31s %255s", pid, host) < 1)
+			snprintf(err, errlen, "store %s is in use by another "
+			    "%s", path, who);
+		else
+			snprintf(err, errlen, "store %s is in use by %s pid %s "
+			    "(host %s)", path, who, pid, host[0] != '\0' ? host :
+			    "unknown");
+		return -1;
+	}
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	n = snprintf(line, sizeof(line), "%ld %s\n", (long)getpid(), host);
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, line, (size_t)n, 0) != n) {
+		snprintf(err, errlen, "store %s: %s", lpath, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int

@@ -45,4 +45,17 @@ char	*storedb_default_path(const char *registry);
 sqlite3	*storedb_open(const char *path, int create, char *err,
 	    size_t errlen);
 
+/*
+ * Claims the store for one serving process (§9: one nap-domain per
+ * store): a non-blocking exclusive flock(2) on PATH.lock, which dies with
+ * the process, then writes "PID HOST" into it for whoever is refused.
+ * who names the holder in that message ("nap-domain").  Returns the
+ * descriptor the caller keeps open while it serves (closing it releases
+ * the store), or -1 with one line in err: "store PATH is in use by
+ * nap-domain pid 1234 (host h)" when another process holds it.  nap-ctl
+ * does not call it: it edits the files beside a running server.
+ */
+int	storedb_lock(const char *path, const char *who, char *err,
+	    size_t errlen);
+
 #endif /* NAP_STOREDB_H */

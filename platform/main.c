@@ -22,7 +22,7 @@ _Static_assert(SERVER_MAX_THREADS <= IOP_MAX_WORKERS, "threads key range");
 
 /* Every key is also a --option of the same name (DESIGN.md §9). */
 static const struct conf_key pkeys[] = {
-	{ "listen", CONF_ADDR, K(listen), "0.0.0.0:5269", 0, 0,
+	{ "listen", CONF_ADDR, K(listen), "0.0.0.0:7421", 0, 0,
 	    "address to accept domain and device links on (port 0: any)" },
 	{ "cert", CONF_STR, K(cert), NULL, 0, 0,
 	    "this server's certificate; its CN must be 00000000" },

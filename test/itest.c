@@ -229,7 +229,13 @@ reap(pid_t pid, int ms, int *status)
 int
 itest_run(const char *const argv[])
 {
-	const char *log = itest.cmdlog[0] ? itest.cmdlog : "/dev/null";
+	return itest_run_out(argv, itest.cmdlog[0] ? itest.cmdlog :
+	    "/dev/null");
+}
+
+int
+itest_run_out(const char *const argv[], const char *log)
+{
 	pid_t pid;
 	int st, r;
 

@@ -97,6 +97,8 @@ char	*itest_pki_file(char *buf, size_t len, const char *pki,
  * -1 when it could not run, died of a signal or timed out.
  */
 int	itest_run(const char *const argv[]);
+/* The same with stdout and stderr appended to the file out. */
+int	itest_run_out(const char *const argv[], const char *out);
 /* nap-ctl --registry REGISTRY args... (NULL-terminated): exit status. */
 int	itest_ctl(const char *registry, ...) __attribute__((sentinel));
 

@@ -48,7 +48,7 @@ struct tconf {
 
 static const struct conf_key tkeys[] = {
 	{ "listen", CONF_ADDR, offsetof(struct tconf, listen),
-	    "0.0.0.0:5222", 0, 0, "address to accept links on" },
+	    "0.0.0.0:7420", 0, 0, "address to accept links on" },
 	{ "cert", CONF_STR, offsetof(struct tconf, cert), NULL, 0, 0,
 	    "FILE certificate (PEM)" },
 	{ "key", CONF_STR, offsetof(struct tconf, key), NULL, 0, 0,
@@ -291,7 +291,7 @@ test_defaults(void)
 	c.untouched = 77;
 	CU_ASSERT_EQUAL_FATAL(conf_init(tkeys, &c, err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(c.listen.host, "0.0.0.0");
-	CU_ASSERT_STRING_EQUAL(c.listen.port, "5222");
+	CU_ASSERT_STRING_EQUAL(c.listen.port, "7420");
 	CU_ASSERT_PTR_NULL(c.cert);
 	CU_ASSERT_PTR_NULL(c.key);
 	CU_ASSERT_EQUAL(c.hb_interval, 30);
@@ -510,7 +510,7 @@ test_addresses(void)
 	static const char *const ok[][3] = {
 		{ "127.0.0.1:0", "127.0.0.1", "0" },
 		{ "[::1]:0", "::1", "0" },
-		{ "[::]:5222", "::", "5222" },
+		{ "[::]:7420", "::", "7420" },
 		{ "example.org:65535", "example.org", "65535" },
 		{ "[fe80::1%eth0]:80", "fe80::1%eth0", "80" },
 		{ "localhost:080", "localhost", "80" },
@@ -839,7 +839,7 @@ test_usage(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "-h, --help"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text,
 	    "--listen HOST:PORT           address to accept links on "
-	    "[0.0.0.0:5222]\n"));
+	    "[0.0.0.0:7420]\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "--syslog[=yes|no]"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "--heartbeat-interval N"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "[30]"));

@@ -26,7 +26,7 @@ enum {
 	O_UNTIL = 1 << 7, O_TEXT = 1 << 8, O_SESSION = 1 << 9,
 	O_SEQ = 1 << 10, O_FORMAT = 1 << 11, O_KEY = 1 << 12,
 	O_INTERVAL = 1 << 13, O_ALL = 1 << 14, O_MAXLINE = 1 << 15,
-	O_QUIET = 1 << 16, O_HELP = 1 << 17,
+	O_QUIET = 1 << 16, O_HELP = 1 << 17, O_VERSION = 1 << 18,
 };
 #define O_FILTERS	(O_CODE | O_FROM | O_TO | O_REGION | O_TYPE | \
 			 O_VERDICT | O_SINCE | O_UNTIL | O_TEXT | O_SESSION)

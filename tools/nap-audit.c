@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "audit_tool.h"
+#include "boot.h"		/* NAP_VERSION */
 #include "envelope.h"
 
 static const struct option long_opts[] = {
@@ -41,6 +42,7 @@ static const struct option long_opts[] = {
 	{ "max-line", required_argument, NULL, O_MAXLINE },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "help", no_argument, NULL, O_HELP },
+	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -436,6 +438,10 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":hq", long_opts, NULL)) != -1) {
 		if (ch == 'h' || ch == O_HELP) {
 			usage(stdout);
+			return 0;
+		}
+		if (ch == O_VERSION) {
+			printf("nap-audit %s\n", NAP_VERSION);
 			return 0;
 		}
 		if (ch == ':')

@@ -26,6 +26,10 @@
 #include "nap.h"
 #include "proto.h"
 
+#ifndef NAP_VERSION
+#define NAP_VERSION	"unknown"	/* the Makefile passes configure's */
+#endif
+
 #define MAX_DEVICES	20000
 #define PAYLOAD_MIN	48
 
@@ -58,19 +62,21 @@ rnd(struct bench *b)
 	return (uint32_t)b->rng;
 }
 
+/* The usage on f, then exit status (0 for -h, 2 for bad usage). */
 static void
-usage(void)
+usage(FILE *f, int status)
 {
-	fprintf(stderr, "usage: nap-bench -s HOST:PORT [-S HOST:PORT] -d PKIDIR "
+	fprintf(f, "usage: nap-bench -s HOST:PORT [-S HOST:PORT] -d PKIDIR "
 	    "[-n N] [-m M] [-w W] [-p BYTES] [-c CONC] [-D SECONDS] "
 	    "[-f FIRSTCODE]\n"
+	    "       nap-bench -h | --help | --version\n"
 	    "  -s server of region 0001 (T1: every device)  -S server of "
 	    "region 0002 (T2)\n"
 	    "  -d nap-certs directory: ca.crt, CODE.crt, CODE.key\n"
 	    "  -n devices (200)  -m messages each (1000)  -w in flight each "
 	    "(8)\n  -p payload bytes (200)  -c handshakes at once (64)  "
 	    "-D deadline s (120)\n");
-	exit(2);
+	exit(status);
 }
 
 /* The peer index of a message from device i. */
@@ -269,7 +275,22 @@ parse_args(struct bench *b, int argc, char **argv, const char **s1,
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "s:S:d:n:m:w:p:c:D:f:")) != -1) {
+	for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--help") == 0)
+			usage(stdout, 0);
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("nap-bench %s\n", NAP_VERSION);
+			exit(0);
+		}
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (argv[i][1] == '-') {
+			fprintf(stderr, "nap-bench: unknown option '%s'\n",
+			    argv[i]);
+			usage(stderr, 2);
+		}
+	}
+	while ((c = getopt(argc, argv, "hs:S:d:n:m:w:p:c:D:f:")) != -1) {
 		switch (c) {
 		case 's': *s1 = optarg; break;
 		case 'S': *s2 = optarg; break;
@@ -280,17 +301,18 @@ parse_args(struct bench *b, int argc, char **argv, const char **s1,
 		case 'p': b->p = atoi(optarg); break;
 		case 'c': b->conc = atoi(optarg); break;
 		case 'D': b->deadline = atoi(optarg); break;
+		case 'h': usage(stdout, 0); break;
 		case 'f':
 			if (nap_code_parse(optarg, &b->first[0]) != 0)
-				usage();
+				usage(stderr, 2);
 			break;
-		default: usage();
+		default: usage(stderr, 2);
 		}
 	}
 	if (*s1 == NULL || *dir == NULL || b->n < 2 || b->n > MAX_DEVICES ||
 	    b->m < 1 || b->w < 1 || b->p < PAYLOAD_MIN || b->p > 65536 ||
 	    b->conc < 1 || b->deadline < 1 || (*s2 != NULL && b->n % 2))
-		usage();
+		usage(stderr, 2);
 }
 
 int

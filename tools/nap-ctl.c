@@ -30,6 +30,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "boot.h"		/* NAP_VERSION */
 #include "ctl_store.h"
 #include "envelope.h"
 #include "registry.h"
@@ -64,6 +65,7 @@ enum {
 	O_LIMIT = 1 << 14,
 	O_ALL = 1 << 15,
 	O_EXPIRED = 1 << 16,
+	O_VERSION = 1 << 17,
 };
 
 static const struct option long_opts[] = {
@@ -79,6 +81,7 @@ static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, O_PID },
 	{ "cert", required_argument, NULL, O_CERT },
 	{ "help", no_argument, NULL, O_HELP },
+	{ "version", no_argument, NULL, O_VERSION },
 	{ "store", required_argument, NULL, O_STORE },
 	{ "xml", no_argument, NULL, O_XML },
 	{ "limit", required_argument, NULL, O_LIMIT },
@@ -132,6 +135,8 @@ static int	cmd_pin(struct ctl *, int, char **);
 static int	cmd_list(struct ctl *, int, char **);
 static int	cmd_show(struct ctl *, int, char **);
 static int	cmd_reload(struct ctl *, int, char **);
+static bool	server_name(const char *);
+static bool	is_server(pid_t, char *, size_t);
 static int	cmd_store_list(struct ctl *, int, char **);
 static int	cmd_store_show(struct ctl *, int, char **);
 static int	cmd_store_purge(struct ctl *, int, char **);
@@ -225,7 +230,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: nap-ctl [--registry FILE] [--store FILE] COMMAND "
-	    "[ARGS]\n");
+	    "[ARGS]\n       nap-ctl -h | --help | --version\n");
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(f, "       nap-ctl %s\n", cmds[i].usage);
 	fprintf(f, "The registry is --registry FILE or $NAP_REGISTRY; the "
@@ -918,6 +923,56 @@ cmd_show(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* Whether name (a file name, maybe "... (deleted)") is a NAP server's. */
+static bool
+server_name(const char *name)
+{
+	const char *b = strrchr(name, '/');
+	size_t n;
+
+	b = b != NULL ? b + 1 : name;
+	n = strcspn(b, " \n");
+	return (n == 10 && strncmp(b, "nap-domain", n) == 0) ||
+	    (n == 12 && strncmp(b, "nap-platform", n) == 0);
+}
+
+/*
+ * Whether process pid runs nap-domain or nap-platform: its command name
+ * (/proc/PID/comm), else its executable (/proc/PID/exe).  what gets the
+ * name seen, for the refusal.  Without /proc (not Linux) nothing can be
+ * checked: true.
+ */
+static bool
+is_server(pid_t pid, char *what, size_t len)
+{
+	char path[64], exe[PATH_MAX];
+	ssize_t n;
+	size_t k = 0;
+	FILE *f;
+
+	snprintf(what, len, "unknown");
+	if (access("/proc/self/comm", R_OK) == -1)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		k = fread(what, 1, len - 1, f);
+		fclose(f);
+	}
+	what[k] = '\0';
+	what[strcspn(what, "\n")] = '\0';
+	if (server_name(what))
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
+	if ((n = readlink(path, exe, sizeof(exe) - 1)) > 0) {
+		exe[n] = '\0';
+		if (server_name(exe))
+			return true;
+	}
+	if (what[0] == '\0')
+		snprintf(what, len, "unknown");
+	return false;
+}
+
 /* Tells the server to re-read its registry, CRL and certificates. */
 static int
 cmd_reload(struct ctl *c, int argc, char **argv)
@@ -966,6 +1021,10 @@ cmd_reload(struct ctl *c, int argc, char **argv)
 		return failx(EXIT_FAIL, "cannot signal process %lld: %s", v,
 		    strerror(errno));
 	}
+	/* SIGHUP kills most programs: only a NAP server gets it. */
+	if (!is_server((pid_t)v, buf, sizeof(buf)))
+		return failx(EXIT_FAIL, "process %lld is %s, not nap-domain "
+		    "or nap-platform: not signalled", v, buf);
 	if (kill((pid_t)v, SIGHUP) == -1)
 		return failx(EXIT_FAIL, "cannot signal process %lld: %s", v,
 		    strerror(errno));
@@ -1134,6 +1193,9 @@ main(int argc, char **argv)
 		case 'h':
 		case O_HELP:
 			usage(stdout);
+			return 0;
+		case O_VERSION:
+			printf("nap-ctl %s\n", NAP_VERSION);
 			return 0;
 		case ':':
 			return failx(EXIT_USAGE, "option %s needs an argument "

@@ -1,0 +1,235 @@
+/*
+ * test_ops.c - integration tests of how nap-domain is operated: one
+ * server per store (a second one is refused, naming the holder), the
+ * registry's `seen' written by the server, and nap-device send reporting
+ * its own refusals (DESIGN.md §9 exit statuses).
+ *
+ * Suites:
+ *   ops: store lock   a second nap-domain on the same registry/store
+ *                     exits 1 naming the first; nap-ctl is not locked out
+ *   ops: seen         a login is recorded as the device's `seen'
+ *   ops: send         nap-device send to an unknown device exits 1 with
+ *                     the 404 every time; --ack prints only its receipts
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+
+#include "itest.h"
+
+void	init_ops_tests(void);
+
+static int	run_capture(const char *const [], const char *, char *,
+		    size_t);
+static unsigned	count_str(const char *, const char *);
+
+/* How many times needle occurs in s. */
+static unsigned
+count_str(const char *s, const char *needle)
+{
+	unsigned n = 0;
+
+	while ((s = strstr(s, needle)) != NULL) {
+		n++;
+		s += strlen(needle);
+	}
+	return n;
+}
+
+/*
+ * Runs argv with stdout and stderr into the file out (emptied first) and
+ * reads back up to len - 1 bytes of it into buf.  The exit status as
+ * itest_run().
+ */
+static int
+run_capture(const char *const argv[], const char *out, char *buf,
+    size_t len)
+{
+	FILE *f;
+	size_t n = 0;
+	int rc;
+
+	if ((f = fopen(out, "w")) != NULL)
+		fclose(f);
+	rc = itest_run_out(argv, out);
+	buf[0] = '\0';
+	if ((f = fopen(out, "r")) != NULL) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return rc;
+}
+
+/* A second server on the same registry (hence store) is refused. */
+static void
+test_store_lock(void)
+{
+	struct itest_server a;
+	struct itest_raw r;
+	char reg[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], ca[PATH_MAX];
+	char out[PATH_MAX], want[128], buf[4096], list[PATH_MAX];
+	const char *argv[] = { itest.domain, "--listen", "127.0.0.1:0",
+	    "--cert", crt, "--key", key, "--ca", ca, "--registry", reg, NULL };
+	const char *ctl[] = { itest.ctl, "--registry", reg, "device", "list",
+	    NULL };
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (itest_registry_new("lock", reg, sizeof(reg)) == -1 ||
+	    !IT_ASSERT(itest_server_start(&a, "lock-a", reg, NULL, false) ==
+	    0, "the first nap-domain starts"))
+		return;
+	itest_pki_file(crt, sizeof(crt), itest.pki, IT_DOMAIN, "crt");
+	itest_pki_file(key, sizeof(key), itest.pki, IT_DOMAIN, "key");
+	itest_fmt(ca, sizeof(ca), "%s/ca.crt", itest.pki);
+	itest_fmt(out, sizeof(out), "%s/lock-b.out", itest.work);
+	rc = run_capture(argv, out, buf, sizeof(buf));
+	itest_fmt(want, sizeof(want), "is in use by nap-domain pid %ld (host ",
+	    (long)a.pid);
+	IT_ASSERT(rc == 1, "the second nap-domain on %s: exit %d, want 1",
+	    reg, rc);
+	IT_ASSERT(strstr(buf, want) != NULL && strstr(buf, "store ") != NULL,
+	    "its line names the holder (%s): got \"%s\"", want, buf);
+	/* nap-ctl edits the files beside the running server. */
+	itest_fmt(list, sizeof(list), "%s/lock-ctl.out", itest.work);
+	rc = run_capture(ctl, list, buf, sizeof(buf));
+	IT_ASSERT(rc == 0, "nap-ctl device list while it runs: exit %d: %s",
+	    rc, buf);
+	/* The first one still serves. */
+	if (IT_ASSERT(itest_raw_open(&r, a.port, itest.pki, IT_DEV(1),
+	    IT_WAIT_MS) == 0, "TLS to the first server: %s", r.why))
+		IT_ASSERT(itest_raw_login(&r, IT_DEV(1), IT_WAIT_MS) == 0,
+		    "a login on the first server: %s", r.why);
+	itest_raw_close(&r);
+	IT_ASSERT(itest_server_stop(&a) == 0, "the first one stops: status 0");
+	/* Its lock died with it: a new server starts. */
+	if (IT_ASSERT(itest_server_start(&a, "lock-c", reg, NULL, false) ==
+	    0, "a server starts once the first has exited"))
+		IT_ASSERT(itest_server_stop(&a) == 0, "SIGTERM: status 0");
+}
+
+/* `nap-ctl device show CODE' output into buf; its exit status. */
+static int
+ctl_show(const char *reg, uint32_t code, char *buf, size_t len)
+{
+	char c[9], out[PATH_MAX];
+	const char *argv[] = { itest.ctl, "--registry", reg, "device", "show",
+	    c, NULL };
+
+	snprintf(c, sizeof(c), "%08X", code);
+	itest_fmt(out, sizeof(out), "%s/seen-show.out", itest.work);
+	return run_capture(argv, out, buf, len);
+}
+
+/* A login writes the registry's seen (off the I/O threads: the store
+ * thread's batch). */
+static void
+test_seen(void)
+{
+	struct itest_server a;
+	struct itest_raw r;
+	char reg[PATH_MAX], buf[2048];
+
+	memset(&a, 0, sizeof(a));
+	if (itest_registry_new("seen", reg, sizeof(reg)) == -1)
+		return;
+	IT_ASSERT(ctl_show(reg, IT_DEV(7), buf, sizeof(buf)) == 0 &&
+	    strstr(buf, "seen: never") != NULL, "a new device was never seen: "
+	    "%s", buf);
+	if (!IT_ASSERT(itest_server_start(&a, "seen", reg, NULL, false) ==
+	    0, "nap-domain starts"))
+		return;
+	if (IT_ASSERT(itest_raw_open(&r, a.port, itest.pki, IT_DEV(7),
+	    IT_WAIT_MS) == 0, "TLS: %s", r.why))
+		IT_ASSERT(itest_raw_login(&r, IT_DEV(7), IT_WAIT_MS) == 0,
+		    "login: %s", r.why);
+	itest_raw_close(&r);
+	/* A stop commits the last batch. */
+	IT_ASSERT(itest_server_stop(&a) == 0, "SIGTERM: status 0");
+	IT_ASSERT(ctl_show(reg, IT_DEV(7), buf, sizeof(buf)) == 0 &&
+	    strstr(buf, "seen: ") != NULL && strstr(buf, "seen: never") ==
+	    NULL, "after a login, seen is a time: %s", buf);
+	IT_ASSERT(ctl_show(reg, IT_DEV(8), buf, sizeof(buf)) == 0 &&
+	    strstr(buf, "seen: never") != NULL, "a device that did not log "
+	    "in is still never seen: %s", buf);
+}
+
+/* nap-device send as IT_DEV(1) to server port: output into buf. */
+static int
+device_send(int port, const char *to, bool ack, const char *out, char *buf,
+    size_t len)
+{
+	char bin[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], ca[PATH_MAX];
+	char server[32];
+	const char *argv[] = { bin, "send", "--to", to, "--type", "1000",
+	    "--server", server, "--cert", crt, "--key", key, "--ca", ca,
+	    ack ? "--ack" : NULL, NULL };
+
+	itest_fmt(bin, sizeof(bin), "%s/devices/nap-device", itest.build);
+	itest_fmt(server, sizeof(server), "127.0.0.1:%d", port);
+	itest_pki_file(crt, sizeof(crt), itest.pki, IT_DEV(1), "crt");
+	itest_pki_file(key, sizeof(key), itest.pki, IT_DEV(1), "key");
+	itest_fmt(ca, sizeof(ca), "%s/ca.crt", itest.pki);
+	return run_capture(argv, out, buf, len);
+}
+
+/*
+ * A send refused by the server (404 unknown destination) reports it and
+ * exits 1 every time, whichever I/O thread its link lands on; the
+ * refusals are not kept for the sender and told again to a later send.
+ */
+static void
+test_send_refused(void)
+{
+	struct itest_server a;
+	char reg[PATH_MAX], out[PATH_MAX], buf[4096], to[9], want[64];
+	const char *extra[] = { "--threads", "2", NULL };
+	unsigned bad = 0;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (itest_registry_new("send", reg, sizeof(reg)) == -1 ||
+	    !IT_ASSERT(itest_server_start(&a, "send", reg, extra, false) == 0,
+	    "nap-domain starts"))
+		return;
+	itest_fmt(out, sizeof(out), "%s/send.out", itest.work);
+	snprintf(to, sizeof(to), "%08X", IT_UNREG);
+	for (int i = 0; i < 9; i++) {
+		rc = device_send(a.port, to, false, out, buf, sizeof(buf));
+		if (!IT_ASSERT(rc == 1 && strstr(buf, "unknown destination "
+		    "000100CA (404)") != NULL, "send %d to unregistered %s: "
+		    "exit %d, want 1 with the 404: %s", i + 1, to, rc, buf))
+			bad++;
+	}
+	IT_ASSERT(bad == 0, "%u of 9 sends did not report their 404", bad);
+	snprintf(to, sizeof(to), "%08X", IT_DEV(2));
+	rc = device_send(a.port, to, true, out, buf, sizeof(buf));
+	IT_ASSERT(rc == 0, "an --ack send to %s (offline): exit %d: %s", to,
+	    rc, buf);
+	itest_fmt(want, sizeof(want), " %s stored\n", to);
+	IT_ASSERT(count_str(buf, want) == 1 && count_str(buf, "ack ") == 1 &&
+	    strstr(buf, "404") == NULL, "it prints its own receipt only, "
+	    "once: %s", buf);
+	IT_ASSERT(itest_server_stop(&a) == 0, "SIGTERM: status 0");
+}
+
+void
+init_ops_tests(void)
+{
+	CU_pSuite s;
+
+	s = CU_add_suite("ops: store lock", NULL, NULL);
+	CU_add_test(s, "a second nap-domain on the same store exits 1 naming "
+	    "the holder; the first serves on", test_store_lock);
+	s = CU_add_suite("ops: seen", NULL, NULL);
+	CU_add_test(s, "a login is recorded as the device's seen", test_seen);
+	s = CU_add_suite("ops: send", NULL, NULL);
+	CU_add_test(s, "nap-device send to an unknown device exits 1 with the "
+	    "404, 9 times in 9; --ack prints only its own receipt",
+	    test_send_refused);
+}
