@@ -23,6 +23,7 @@ void	init_store_tests(void);
 void	init_platform_tests(void);
 void	init_federation_tests(void);
 void	init_ops_tests(void);
+void	init_serverlink_tests(void);
 
 int
 main(void)
@@ -44,6 +45,7 @@ main(void)
 	init_platform_tests();
 	init_federation_tests();
 	init_ops_tests();
+	init_serverlink_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "integration: registering tests: %s\n",
 		    CU_get_error_msg());
