@@ -101,7 +101,7 @@ read_certs(const char *path, char *err, size_t errlen)
 
 	ERR_clear_error();
 	if ((b = BIO_new_file(path, "r")) == NULL) {
-		snprintf(err, errlen, "CA %s: cannot open: %s", path,
+		snprintf(err, errlen, "ca %s: %s", path,
 		    tls_error_string(e, sizeof(e)));
 		return NULL;
 	}
@@ -141,7 +141,7 @@ read_crls(const char *path, char *err, size_t errlen)
 
 	ERR_clear_error();
 	if ((b = BIO_new_file(path, "r")) == NULL) {
-		snprintf(err, errlen, "CRL %s: cannot open: %s", path,
+		snprintf(err, errlen, "crl %s: %s", path,
 		    tls_error_string(e, sizeof(e)));
 		return NULL;
 	}
@@ -180,12 +180,12 @@ load_own(SSL_CTX *ctx, const struct tls_files *f, uint32_t *code,
 	char e[160], why[160];
 
 	if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1) {
-		snprintf(err, errlen, "certificate %s: cannot load: %s",
+		snprintf(err, errlen, "cert %s: %s",
 		    f->cert, tls_error_string(e, sizeof(e)));
 		return -1;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, errlen, "key %s: cannot load: %s", f->key,
+		snprintf(err, errlen, "key %s: %s", f->key,
 		    tls_error_string(e, sizeof(e)));
 		return -1;
 	}

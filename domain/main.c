@@ -23,7 +23,7 @@ _Static_assert(SERVER_MAX_THREADS <= IOP_MAX_WORKERS, "threads key range");
 
 /* Every key is also a --option of the same name (DESIGN.md §9). */
 static const struct conf_key dkeys[] = {
-	{ "listen", CONF_ADDR, K(listen), "0.0.0.0:5222", 0, 0,
+	{ "listen", CONF_ADDR, K(listen), "0.0.0.0:7420", 0, 0,
 	    "address to accept device links on (port 0: any free port)" },
 	{ "cert", CONF_STR, K(cert), NULL, 0, 0,
 	    "this server's certificate; its CN RRRR0000 is its code" },
