@@ -23,6 +23,8 @@ static int	conn_bad_length(void *, uint32_t);
 static void	account_input(struct conn *, size_t);
 static void	close_poll(evutil_socket_t, short, void *);
 static void	conn_free(struct conn *);
+static void	stage_out(struct conn *);
+static void	undirty(struct conn *);
 
 void
 conn_set_init(struct connset *set, const struct conn_ops *ops,
@@ -66,10 +68,18 @@ conn_accept(struct connset *set, int fd, SSL_CTX *const *ctx,
 int
 conn_open(struct connset *set, struct conn *c, int fd, SSL *ssl, uint32_t id)
 {
+	if ((c->stage = evbuffer_new()) == NULL) {
+		close(fd);
+		SSL_free(ssl);
+		return -1;
+	}
 	/* Bound the input held per link: one frame plus a read (§2). */
 	if ((c->bev = tlsbev_accept(set->io->base, fd, ssl, set->max_frame +
-	    4 + 16384)) == NULL)
+	    4 + 16384)) == NULL) {
+		evbuffer_free(c->stage);
+		c->stage = NULL;
 		return -1;
+	}
 	c->set = set;
 	c->id = id;
 	c->state = C_HANDSHAKE;
@@ -147,7 +157,8 @@ read_cb(struct bufferevent *bev, void *arg)
 	frames_cut(in, &cut);
 	if (c->state != C_CLOSING)
 		account_input(c, evbuffer_get_length(in));
-	iop_flush(c->set->io);
+	/* What this frame queued leaves with the rest of the turn's. */
+	iop_turn_end(c->set->io);
 }
 
 static int
@@ -257,21 +268,64 @@ conn_count_error(struct conn *c)
 int
 conn_write(struct conn *c, const uint8_t *frame, size_t len)
 {
-	struct evbuffer *out;
+	size_t queued;
 
 	if (c->state == C_CLOSING)
 		return -1;
-	out = bufferevent_get_output(c->bev);
+	queued = evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	    evbuffer_get_length(c->stage);
 	/* A reader that does not keep up is closed, not buffered for. */
-	if (evbuffer_get_length(out) + len > c->set->out_cap) {
+	if (queued + len > c->set->out_cap) {
 		log_warnx("link %u: %08X is not reading: %zu bytes queued",
-		    c->id, c->code, evbuffer_get_length(out));
+		    c->id, c->code, queued);
 		conn_close(c, "slow reader");
 		return -1;
 	}
-	evbuffer_add(out, frame, len);
+	evbuffer_add(c->stage, frame, len);
 	c->msgs_out++;
+	if (!c->dirty) {
+		c->dirty = true;
+		c->dnext = c->set->dirty;
+		c->set->dirty = c;
+		iop_turn_end(c->set->io);
+	}
 	return 0;
+}
+
+/* Staged frames into TLS (bufferevent_openssl: one SSL_write a chain). */
+static void
+stage_out(struct conn *c)
+{
+	if (evbuffer_get_length(c->stage) > 0)
+		(void)bufferevent_write_buffer(c->bev, c->stage);
+}
+
+void
+conn_flush_all(struct connset *set)
+{
+	struct conn *c;
+
+	while ((c = set->dirty) != NULL) {
+		set->dirty = c->dnext;
+		c->dirty = false;
+		stage_out(c);
+	}
+}
+
+/* A link about to be freed leaves the dirty list. */
+static void
+undirty(struct conn *c)
+{
+	struct conn **pp;
+
+	if (!c->dirty)
+		return;
+	for (pp = &c->set->dirty; *pp != NULL; pp = &(*pp)->dnext)
+		if (*pp == c) {
+			*pp = c->dnext;
+			break;
+		}
+	c->dirty = false;
 }
 
 void
@@ -285,6 +339,7 @@ conn_close(struct conn *c, const char *why)
 		return;
 	c->state = C_CLOSING;
 	set->ops->closing(c, was, why);
+	stage_out(c);	/* the last frames (an Error, a Logout) first */
 	c->since = set->io->now;	/* conn_sweep frees it if stuck */
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setcb(c->bev, NULL, NULL, event_cb, c);
@@ -454,6 +509,9 @@ conn_free(struct conn *c)
 
 	if (c->closer != NULL)
 		event_free(c->closer);
+	undirty(c);
+	if (c->stage != NULL)
+		evbuffer_free(c->stage);
 	set->held -= c->held;
 	bufferevent_free(c->bev);
 	c->bev = NULL;

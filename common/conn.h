@@ -55,6 +55,9 @@ struct conn {
 #define CONN_PAUSE_INPUT 1			/* input-cap (§2) */
 #define CONN_PAUSE_HOLD	2			/* audit stop-accepting (§8) */
 	uint32_t		 skip;		/* oversized body bytes to drop */
+	struct evbuffer		*stage;		/* frames of this loop turn */
+	struct conn		*dnext;		/* the set's dirty list */
+	bool			 dirty;		/* on it */
 	struct conn		*prev, *next;	/* the set's list */
 };
 
@@ -84,6 +87,7 @@ struct connset {
 	size_t			 held;		/* partial-frame bytes, all */
 	size_t			 held_cap;	/* this worker's share */
 	bool			 holding;	/* conn_hold_all() */
+	struct conn		*dirty;		/* links with staged frames */
 };
 
 /* The bounds of a server's links (§2, §5), from its configuration. */
@@ -129,9 +133,15 @@ void	frames_cut(struct evbuffer *in, const struct frame_cut *);
  */
 int	conn_open(struct connset *, struct conn *, int fd, SSL *ssl,
 	    uint32_t id);
-/* Queues a whole frame.  0, or -1 when c is closing or was just closed
- * as a slow reader (out_cap). */
+/*
+ * Queues a whole frame.  0, or -1 when c is closing or was just closed
+ * as a slow reader (out_cap).  Frames written in one loop turn go to
+ * TLS together at its end (conn_flush_all): one record for many frames
+ * instead of one each.
+ */
 int	conn_write(struct conn *, const uint8_t *frame, size_t len);
+/* The end of a loop turn: every link's staged frames to TLS. */
+void	conn_flush_all(struct connset *);
 /* Stops reading, tells ops->closing, flushes (bounded), then frees. */
 void	conn_close(struct conn *, const char *why);
 /* Counts a protocol error (§4); closes c at the 16th in 60 s.  True

@@ -21,6 +21,7 @@
 
 static void	*worker_main(void *);
 static void	 tick_cb(evutil_socket_t, short, void *);
+static void	 turn_cb(evutil_socket_t, short, void *);
 static void	 wake_cb(evutil_socket_t, short, void *);
 static void	 stop_check_cb(evutil_socket_t, short, void *);
 static void	 drain_inbox(struct iop_worker *, struct evbuffer *);
@@ -56,6 +57,30 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	iop_flush(w);
 }
 
+/*
+ * Activated while the loop runs the events of a turn, it joins the tail
+ * of the active queue (one priority for all): it runs after the events
+ * that were ready with it, and never starves behind new ones.
+ */
+static void
+turn_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct iop_worker *w = arg;
+
+	(void)fd;
+	(void)ev;
+	if (w->pool->ops->turn_end != NULL)
+		w->pool->ops->turn_end(w);
+	iop_flush(w);
+}
+
+void
+iop_turn_end(struct iop_worker *w)
+{
+	if (!event_pending(w->turn, EV_TIMEOUT, NULL))
+		event_active(w->turn, EV_TIMEOUT, 0);
+}
+
 static int
 worker_init(struct iopool *p, struct iop_worker *w, int idx)
 {
@@ -69,7 +94,8 @@ worker_init(struct iopool *p, struct iop_worker *w, int idx)
 	    (w->stop_timer = evtimer_new(w->base, stop_check_cb, w)) ==
 	    NULL || (w->inbox = evbuffer_new()) == NULL ||
 	    (w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w)) ==
-	    NULL || event_add(w->tick, &quarter) == -1)
+	    NULL || event_add(w->tick, &quarter) == -1 ||
+	    (w->turn = event_new(w->base, -1, 0, turn_cb, w)) == NULL)
 		return -1;
 	w->now = (time_t)(mono_ms() / 1000);
 	return iop_outbox_init(&w->out, p->n);
@@ -356,6 +382,8 @@ iopool_free(struct iopool *p)
 			event_free(w->stop_timer);
 		if (w->tick != NULL)
 			event_free(w->tick);
+		if (w->turn != NULL)
+			event_free(w->turn);
 		if (w->base != NULL)
 			event_base_free(w->base);
 		free(w->newfds);

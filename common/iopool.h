@@ -76,6 +76,7 @@ struct iop_worker {
 	int			 stopping;
 	struct event		*stop_timer;
 	struct event		*tick;		/* 4 a second */
+	struct event		*turn;		/* the end of a loop turn */
 	time_t			 now;		/* monotonic seconds */
 	size_t			 nlinks;	/* kept by the server's links */
 };
@@ -90,6 +91,9 @@ struct iop_ops {
 	void	(*item)(struct iop_worker *, void *item,
 		    const uint8_t *frame);
 	void	(*tick)(struct iop_worker *);	/* deadlines */
+	/* At the end of a loop turn that asked for it (iop_turn_end):
+	 * what was queued meanwhile goes out at once.  May be NULL. */
+	void	(*turn_end)(struct iop_worker *);
 	void	(*reload)(struct iop_worker *);	/* may be NULL */
 	void	(*logout)(struct iop_worker *);	/* stop: Logout to all */
 	void	(*destroy)(struct iop_worker *); /* stop: close the rest */
@@ -152,6 +156,12 @@ void	iop_outbox_add(struct iop_outbox *, int dest, const void *item,
 void	iop_outbox_flush(struct iopool *, struct iop_outbox *);
 /* Moves every local batch to its worker's inbox. */
 void	iop_flush(struct iop_worker *w);
+/*
+ * Asks for ops->turn_end and iop_flush() once the events ready in this
+ * loop turn have run: what they queued (frames on links, items for other
+ * workers) leaves in one batch per destination, not one per event.
+ */
+void	iop_turn_end(struct iop_worker *w);
 /*
  * Puts an item (no frame) straight into every worker's inbox, this one's
  * included: items posted under one lock of the caller's reach every

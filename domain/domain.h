@@ -239,6 +239,7 @@ struct fed;
 int	fed_init(struct server *, char *err, size_t errlen);
 void	fed_free(struct fed *);
 void	fed_tick(struct fed *);
+void	fed_turn_end(struct fed *);
 void	fed_stop(struct fed *);
 void	fed_route(struct fed *, struct item *, const uint8_t *frame);
 void	fed_held(struct fed *, struct item *, const uint8_t *frame);

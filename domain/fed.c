@@ -129,6 +129,14 @@ fed_tick(struct fed *f)
  * A graceful stop (§5): what other domains have not confirmed is held
  * in the store, so that it leaves again after the restart; then Logout.
  */
+/* The end of a loop turn: each uplink's frames to TLS together. */
+void
+fed_turn_end(struct fed *f)
+{
+	for (int i = 0; i < f->n; i++)
+		uplink_flush(&f->u[i]);
+}
+
 void
 fed_stop(struct fed *f)
 {

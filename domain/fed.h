@@ -40,6 +40,7 @@ struct uplink {
 	int64_t			 retry_at;	/* ms; 0: none planned */
 	uint32_t		 login_seq;
 	uint32_t		 skip;		/* oversized bytes to drop */
+	struct evbuffer		*stage;		/* frames of this loop turn */
 	uint64_t		 msgs_out, msgs_in, logins;
 	const char		*failing;	/* why, for U_FAILING */
 };
@@ -98,6 +99,7 @@ int	uplink_write(struct uplink *, const uint8_t *frame, size_t len);
 void	uplink_tick(struct uplink *, int64_t now);
 void	uplink_logout(struct uplink *);
 void	uplink_free(struct uplink *);
+void	uplink_flush(struct uplink *);
 
 /* fed.c: parameters of a parsed message (first <elem>'s attr) */
 long	param_long(struct env_msg *, const char *elem, const char *attr,

@@ -19,6 +19,7 @@ static void	w_end(struct iop_worker *);
 static void	w_adopt(struct iop_worker *, int);
 static void	w_item(struct iop_worker *, void *, const uint8_t *);
 static void	w_tick(struct iop_worker *);
+static void	w_turn_end(struct iop_worker *);
 static void	w_reload(struct iop_worker *);
 static void	w_logout(struct iop_worker *);
 static void	w_destroy(struct iop_worker *);
@@ -30,6 +31,7 @@ static const struct iop_ops ops = {
 	.adopt = w_adopt,
 	.item = w_item,
 	.tick = w_tick,
+	.turn_end = w_turn_end,
 	.reload = w_reload,
 	.logout = w_logout,
 	.destroy = w_destroy,
@@ -57,6 +59,17 @@ w_end(struct iop_worker *io)
 	conn_release_all(&w->set);
 	registry_close(w->reg);
 	env_parser_free(w->parser);
+}
+
+/* The end of a loop turn: the frames it wrote go to TLS together. */
+static void
+w_turn_end(struct iop_worker *io)
+{
+	struct worker *w = (struct worker *)io;
+
+	conn_flush_all(&w->set);
+	if (io->idx == FED_WORKER && w->srv->fed != NULL)
+		fed_turn_end(w->srv->fed);
 }
 
 static void

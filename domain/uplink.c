@@ -47,6 +47,10 @@ uplink_init(struct fed *f, char *err, size_t errlen)
 		u->addr = s->conf.platform.v[i];
 		u->state = U_DOWN;
 		u->retry_at = 1;	/* the first tick connects */
+		if ((u->stage = evbuffer_new()) == NULL) {
+			snprintf(err, errlen, "no memory for an uplink");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -129,6 +133,8 @@ uplink_fail(struct uplink *u, const char *why)
 		bufferevent_free(u->bev);
 		u->bev = NULL;
 	}
+	/* What it staged goes again by another link (fed_lost). */
+	evbuffer_drain(u->stage, evbuffer_get_length(u->stage));
 	u->state = U_DOWN;
 	memset(u->up, 0, sizeof(u->up));
 	u->backoff = u->backoff == 0 ? UP_BACKOFF_MIN :
@@ -142,24 +148,38 @@ uplink_fail(struct uplink *u, const char *why)
 	fed_lost(f, u);
 }
 
+/*
+ * Queues a frame for the platform.  Frames written in one loop turn
+ * reach TLS together at its end (uplink_flush): one record and one
+ * write(2) for many frames instead of one each.
+ */
 int
 uplink_write(struct uplink *u, const uint8_t *frame, size_t len)
 {
-	struct evbuffer *out;
+	size_t queued;
 
 	if (u->state != U_UP && u->state != U_LOGIN)
 		return -1;
-	out = bufferevent_get_output(u->bev);
-	if (evbuffer_get_length(out) + len > u->fed->srv->conf.uplink_cap) {
+	queued = evbuffer_get_length(bufferevent_get_output(u->bev)) +
+	    evbuffer_get_length(u->stage);
+	if (queued + len > u->fed->srv->conf.uplink_cap) {
 		/* Not here: callers may be walking the unconfirmed list. */
 		u->state = U_FAILING;
 		u->failing = "not reading: uplink-output-cap reached";
 		return -1;
 	}
-	evbuffer_add(out, frame, len);
+	evbuffer_add(u->stage, frame, len);
 	u->last_tx = mono_ms();
 	u->msgs_out++;
+	iop_turn_end(&u->fed->w->io);
 	return 0;
+}
+
+void
+uplink_flush(struct uplink *u)
+{
+	if (u->bev != NULL && evbuffer_get_length(u->stage) > 0)
+		(void)bufferevent_write_buffer(u->bev, u->stage);
 }
 
 static void
@@ -315,7 +335,7 @@ up_read(struct bufferevent *bev, void *arg)
 
 	u->last_rx = mono_ms();
 	frames_cut(bufferevent_get_input(bev), &cut);
-	worker_flush(u->fed->w);
+	iop_turn_end(&u->fed->w->io);	/* with the rest of the turn */
 }
 
 /* Four times a second: connect, time out, heartbeat (§5). */
@@ -366,6 +386,7 @@ uplink_logout(struct uplink *u)
 	    server_seq(s), s->code,
 	    0, NULL);
 	(void)uplink_write(u, (const uint8_t *)buf, n);
+	uplink_flush(u);
 	bufferevent_disable(u->bev, EV_READ);
 }
 
@@ -375,5 +396,8 @@ uplink_free(struct uplink *u)
 	if (u->bev != NULL)
 		bufferevent_free(u->bev);
 	u->bev = NULL;
+	if (u->stage != NULL)
+		evbuffer_free(u->stage);
+	u->stage = NULL;
 	u->state = U_DOWN;
 }

@@ -18,6 +18,7 @@ static void	w_end(struct iop_worker *);
 static void	w_adopt(struct iop_worker *, int);
 static void	w_item(struct iop_worker *, void *, const uint8_t *);
 static void	w_tick(struct iop_worker *);
+static void	w_turn_end(struct iop_worker *);
 static void	w_reload(struct iop_worker *);
 static void	w_logout(struct iop_worker *);
 static void	w_destroy(struct iop_worker *);
@@ -28,6 +29,7 @@ static const struct iop_ops ops = {
 	.adopt = w_adopt,
 	.item = w_item,
 	.tick = w_tick,
+	.turn_end = w_turn_end,
 	.reload = w_reload,	/* after the new TLS context: links */
 	.logout = w_logout,
 	.destroy = w_destroy,
@@ -56,6 +58,15 @@ static void
 w_reload(struct iop_worker *io)
 {
 	link_recheck_all((struct worker *)io);
+}
+
+/* The end of a loop turn: the frames it wrote go to TLS together. */
+static void
+w_turn_end(struct iop_worker *io)
+{
+	struct worker *w = (struct worker *)io;
+
+	conn_flush_all(&w->set);
 }
 
 static void
