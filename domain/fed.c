@@ -71,6 +71,7 @@ fed_init(struct server *s, char *err, size_t errlen)
 	    (f->tab = calloc(4096, sizeof(*f->tab))) == NULL ||
 	    (f->dup = nap_dup_new(65536)) == NULL ||
 	    (f->acks = evbuffer_new()) == NULL ||
+	    (f->ackin = evbuffer_new()) == NULL ||
 	    (f->scratch = malloc(s->conf.max_frame + 64)) == NULL ||
 	    (f->scratch2 = malloc(s->conf.max_frame + 64)) == NULL) {
 		snprintf(err, errlen, "federation: out of memory");
@@ -108,6 +109,8 @@ fed_free(struct fed *f)
 		event_free(f->flush);
 	if (f->acks != NULL)
 		evbuffer_free(f->acks);
+	if (f->ackin != NULL)
+		evbuffer_free(f->ackin);
 	SSL_CTX_free(f->ctx);
 	nap_dup_free(f->dup);
 	free(f->scratch);
@@ -587,31 +590,60 @@ ack_flush(evutil_socket_t fd, short ev, void *arg)
 	worker_flush(f->w);
 }
 
+/*
+ * An <ack from seq session/> of a confirmation from another domain,
+ * collected while its frame is parsed (env_parse_children): used only
+ * once the whole document proved well-formed (acks_in).  Values are
+ * read strictly: a domain writes them plain.
+ */
+void
+fed_child(void *arg, const struct env_header *h, const char *name,
+    const struct env_attr *a, int n)
+{
+	struct fed *f = arg;
+	struct pack p;
+	int got = 0;
+
+	if (h->type != ENV_T_ACK || !env_code_is_domain(h->from) ||
+	    h->to != f->srv->code || strcmp(name, "ack") != 0)
+		return;
+	memset(&p, 0, sizeof(p));
+	for (int i = 0; i < n; i++) {
+		if (strcmp(a[i].name, "from") == 0 && env_code_parse(
+		    a[i].value, a[i].len, &p.from) == 0)
+			got |= 1;
+		else if (strcmp(a[i].name, "seq") == 0 && env_u32_parse(
+		    a[i].value, a[i].len, &p.seq) == 0)
+			got |= 2;
+		else if (strcmp(a[i].name, "session") == 0 && a[i].len == 16) {
+			memcpy(p.session, a[i].value, 16);
+			got |= 4;
+		}
+	}
+	if (got == 7)
+		evbuffer_add(f->ackin, &p, sizeof(p));
+}
+
+/* What a frame that failed to parse had collected is dropped. */
+void
+fed_children_drop(struct fed *f)
+{
+	evbuffer_drain(f->ackin, evbuffer_get_length(f->ackin));
+}
+
 /* The destination domain confirms: done with those messages (§5). */
 static void
-acks_in(struct fed *f, const uint8_t *body, size_t len)
+acks_in(struct fed *f)
 {
-	struct env_msg *m = NULL;
-	struct env_error err;
-	struct env_param *n;
-	const char *ss;
+	struct pack p;
 	struct xunc **pp;
-	uint32_t from, seq;
 
-	if (env_parse(f->w->parser, body, len, &m, &err) == -1)
-		return;
-	for (n = env_param_first(m, "ack"); n != NULL;
-	    n = env_param_next(n, "ack")) {
-		if ((ss = env_param_attr(n, "session")) != NULL &&
-		    strlen(ss) == 16 && env_param_code(n, "from", &from) == 0 &&
-		    env_param_u32(n, "seq", &seq) == 0 &&
-		    *(pp = xfind(f, from, seq, ss)) != NULL) {
+	while (evbuffer_remove(f->ackin, &p, sizeof(p)) == sizeof(p))
+		if (*(pp = xfind(f, p.from, p.seq, p.session)) != NULL) {
 			if ((*pp)->it.row != 0)
 				store_delete(f->srv->store, &(*pp)->it.row, 1);
 			xdel(f, *pp);
 		}
-	}
-	env_msg_free(m);
 }
 
 /* ---- what other domains send ---------------------------------------------- */
@@ -778,7 +810,7 @@ fed_frame(struct uplink *u, const uint8_t *frame, size_t len,
 		break;
 	case ENV_T_ACK:
 		if (env_code_is_domain(h->from) && h->to == s->code)
-			acks_in(f, frame + 4, len - 4);
+			acks_in(f);
 		else
 			incoming(f, frame, len, h);
 		break;

@@ -67,6 +67,7 @@ struct fed {
 	struct xunc	*head, *tail;
 	struct nap_dup	*dup;			/* from other domains */
 	struct evbuffer	*acks;			/* struct pack to send */
+	struct evbuffer	*ackin;			/* struct pack received */
 	struct event	*flush;
 	uint8_t		*scratch;		/* a stamped frame */
 	uint8_t		*scratch2;		/* its TTL rewritten first */
@@ -108,6 +109,9 @@ int	param_str(struct env_msg *, const char *elem, const char *attr,
 	    char *buf, size_t cap);
 
 /* fed.c, called by uplink.c */
+void	fed_child(void *, const struct env_header *, const char *,
+	    const struct env_attr *, int);
+void	fed_children_drop(struct fed *);
 void	fed_frame(struct uplink *, const uint8_t *frame, size_t len,
 	    const struct env_header *);
 void	fed_lost(struct fed *, struct uplink *);

@@ -286,7 +286,9 @@ up_frame(void *arg, const uint8_t *p, size_t flen)
 	struct env_header h;
 	struct env_error err;
 
-	if (env_parse_header(w->parser, p + 4, flen - 4, &h, &err) == -1)
+	/* One parse: the Header, and a confirmation's <ack/>s (fed.c). */
+	if (env_parse_children(w->parser, p + 4, flen - 4, &h, &err,
+	    fed_child, u->fed) == -1)
 		log_warnx("platform %s: malformed frame dropped: %s",
 		    u->addr, err.reason);
 	else if (u->state == U_LOGIN)
@@ -295,6 +297,7 @@ up_frame(void *arg, const uint8_t *p, size_t flen)
 		u->msgs_in++;
 		fed_frame(u, p, flen, &h);
 	}
+	fed_children_drop(u->fed);
 	return u->bev == NULL ? -1 : 0;
 }
 

@@ -521,6 +521,87 @@ test_reader_split_values(void)
 	env_msg_free(m);
 }
 
+/* What env_parse_children passed: names and the first attribute. */
+struct seen {
+	int	n;
+	char	names[8][16];
+	char	first[8][32];
+	int	nattr[8];
+	uint32_t type;
+};
+
+static void
+seen_cb(void *arg, const struct env_header *h, const char *name,
+    const struct env_attr *a, int n)
+{
+	struct seen *s = arg;
+
+	s->type = h->type;	/* the Header is whole before any child */
+	if (s->n >= 8)
+		return;
+	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+	if (n > 0)
+		snprintf(s->first[s->n], sizeof(s->first[0]), "%s=%.*s",
+		    a[0].name, (int)a[0].len, a[0].value);
+	s->nattr[s->n++] = n;
+}
+
+static void
+test_children_stream(void)
+{
+	static const char doc[] = "<Message version=\"1.0\"><Header "
+	    "Message_Type=\"5\" SessionId=\"\" Seq=\"1\" From=\"00010000\" "
+	    "To=\"00020000\"/><parameters><ack from=\"00010001\" seq=\"7\" "
+	    "session=\"0123456789ABCDEF\"/><x xmlns:n=\"urn:n\" n:a=\"1\" "
+	    "b=\"&amp;\"><ack from=\"deeper\"/></x><n:y xmlns:n=\"urn:n\"/>"
+	    "</parameters></Message>";
+	static const char bad[] = "<Message version=\"1.0\"><Header "
+	    "Message_Type=\"5\" SessionId=\"\" Seq=\"1\" From=\"00010000\" "
+	    "To=\"00020000\"/><parameters><ack from=\"00010001\"/>"
+	    "</parameters>";
+	struct env_parser *p = env_parser_new(0);
+	struct env_header h;
+	struct env_error e;
+	struct seen s;
+
+	CU_ASSERT_FATAL(p != NULL);
+	memset(&s, 0, sizeof(s));
+	CU_ASSERT_EQUAL(env_parse_children(p, (const uint8_t *)doc,
+	    strlen(doc), &h, &e, seen_cb, &s), 0);
+	/* Direct children only, none in a namespace; raw values. */
+	CU_ASSERT_EQUAL(s.n, 2);
+	CU_ASSERT_EQUAL(s.type, 5);
+	CU_ASSERT_STRING_EQUAL(s.names[0], "ack");
+	CU_ASSERT_EQUAL(s.nattr[0], 3);
+	CU_ASSERT_STRING_EQUAL(s.first[0], "from=00010001");
+	CU_ASSERT_STRING_EQUAL(s.names[1], "x");
+	CU_ASSERT_EQUAL(s.nattr[1], 1);		/* n:a is not passed */
+	/* A document broken after its children: -1, the caller drops. */
+	memset(&s, 0, sizeof(s));
+	CU_ASSERT_EQUAL(env_parse_children(p, (const uint8_t *)bad,
+	    strlen(bad), &h, &e, seen_cb, &s), -1);
+	CU_ASSERT_EQUAL(e.code, 400);
+	/* The same parser, plain again: no callback. */
+	CU_ASSERT_EQUAL(env_parse_header(p, (const uint8_t *)doc,
+	    strlen(doc), &h, &e), 0);
+	env_parser_free(p);
+}
+
+static void
+test_u32_parse(void)
+{
+	uint32_t v = 0;
+
+	CU_ASSERT(env_u32_parse("4294967295", 10, &v) == 0 &&
+	    v == 4294967295u);
+	CU_ASSERT(env_u32_parse("0", 1, &v) == 0 && v == 0);
+	CU_ASSERT_EQUAL(env_u32_parse("4294967296", 10, &v), -1);
+	CU_ASSERT_EQUAL(env_u32_parse("", 0, &v), -1);
+	CU_ASSERT_EQUAL(env_u32_parse("+5", 2, &v), -1);
+	CU_ASSERT_EQUAL(env_u32_parse(" 5", 2, &v), -1);
+	CU_ASSERT_EQUAL(env_u32_parse("12345678901", 11, &v), -1);
+}
+
 void
 init_proto_tests(void)
 {
@@ -548,4 +629,7 @@ init_proto_tests(void)
 	CU_add_test(s, "reader: numbers and codes", test_reader_numbers);
 	CU_add_test(s, "reader: values split by references",
 	    test_reader_split_values);
+	CU_add_test(s, "streaming the children of parameters",
+	    test_children_stream);
+	CU_add_test(s, "§3 decimals", test_u32_parse);
 }

@@ -76,3 +76,21 @@ env_code_is_reserved(uint32_t code)
 
 	return r == 0xffff || (r == 0 && code != 0);
 }
+
+int
+env_u32_parse(const char *s, size_t n, uint32_t *out)
+{
+	uint64_t x = 0;
+
+	if (n < 1 || n > 10)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (x > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)x;
+	return 0;
+}

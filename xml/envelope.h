@@ -60,6 +60,9 @@ struct env_error {
 int	env_code_parse(const char *s, size_t n, uint32_t *out);
 /* The value of one hex digit (either case), or -1. */
 int	env_hexval(int c);
+/* §3 decimal: 1 to 10 digits at s[0..n), no sign or space, at most
+ * 4294967295.  0 and *out, or -1. */
+int	env_u32_parse(const char *s, size_t n, uint32_t *out);
 /* Writes the code as 8 upper-case hex digits and a NUL into out[9]. */
 void	env_code_format(uint32_t code, char out[9]);
 /* Role tests of §1. */
@@ -175,6 +178,28 @@ void	env_parser_free(struct env_parser *);
  */
 int	env_parse_header(struct env_parser *, const uint8_t *body, size_t len,
 	    struct env_header *h, struct env_error *err);
+
+/*
+ * The fast path that also streams the elements directly inside
+ * <parameters> (no tree): cb runs for each, in document order, with the
+ * Header as parsed so far (complete: Header comes first), the element's
+ * local name and its attributes without a namespace, values as raw bytes
+ * (not NUL-terminated, character references not decoded: read them
+ * strictly).  Elements in a namespace are not passed.  What cb saw is
+ * the caller's to drop when the call returns -1: a document is judged
+ * only at its end.  Returns as env_parse_header().
+ */
+struct env_attr {
+	const char	*name;
+	const char	*value;
+	size_t		 len;
+};
+#define ENV_ATTRS_MAX	16	/* attributes passed to a callback */
+typedef void	(*env_child_cb)(void *arg, const struct env_header *,
+		    const char *name, const struct env_attr *, int nattr);
+int	env_parse_children(struct env_parser *, const uint8_t *body,
+	    size_t len, struct env_header *h, struct env_error *err,
+	    env_child_cb cb, void *arg);
 
 /*
  * A whole message: Header, unknown Header attributes (kept in order),

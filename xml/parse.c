@@ -59,6 +59,8 @@ struct env_parser {
 	size_t			 params_start;
 	size_t			 params_end;
 	struct env_error	*err;
+	env_child_cb		 child_cb;	/* env_parse_children() */
+	void			*child_arg;
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -83,6 +85,8 @@ static int	add_decoded(struct env_list *, const char *, size_t,
 		    const char *, size_t);
 static int	tag_bounds(struct env_parser *, size_t *, size_t *);
 static void	on_start_doc(void *);
+static void	child(struct env_parser *, const char *, int,
+		    const xmlChar **);
 static void	on_start(void *, const xmlChar *, const xmlChar *,
 		    const xmlChar *, int, const xmlChar **, int, int,
 		    const xmlChar **);
@@ -207,20 +211,7 @@ cur_off(xmlParserCtxtPtr c)
 static int
 parse_digits(const xmlChar *v, const xmlChar *end, uint32_t *out)
 {
-	uint64_t x = 0;
-	size_t n = (size_t)(end - v);
-
-	if (n < 1 || n > 10)
-		return -1;
-	for (; v < end; v++) {
-		if (*v < '0' || *v > '9')
-			return -1;
-		x = x * 10 + (uint64_t)(*v - '0');
-	}
-	if (x > UINT32_MAX)
-		return -1;
-	*out = (uint32_t)x;
-	return 0;
+	return env_u32_parse((const char *)v, (size_t)(end - v), out);
 }
 
 /* §3: Via is 1 to 8 codes separated by single spaces. */
@@ -487,6 +478,27 @@ on_start_doc(void *ctx)
 		fail(p, 400, "encoding %.40s is not UTF-8", enc);
 }
 
+/* An element directly inside <parameters>, to env_parse_children's cb. */
+static void
+child(struct env_parser *p, const char *name, int nattr,
+    const xmlChar **attr)
+{
+	struct env_attr a[ENV_ATTRS_MAX];
+	int n = 0;
+
+	for (int i = 0; i < nattr && n < ENV_ATTRS_MAX; i++) {
+		const xmlChar **x = attr + 5 * i;
+
+		if (x[1] != NULL || x[2] != NULL)
+			continue;	/* in a namespace: not the plain name */
+		a[n].name = (const char *)x[0];
+		a[n].value = (const char *)x[3];
+		a[n].len = (size_t)(x[4] - x[3]);
+		n++;
+	}
+	p->child_cb(p->child_arg, p->h, name, a, n);
+}
+
 static void
 on_start(void *ctx, const xmlChar *name, const xmlChar *prefix,
     const xmlChar *uri, int nns, const xmlChar **ns, int nattr, int ndef,
@@ -513,8 +525,12 @@ on_start(void *ctx, const xmlChar *name, const xmlChar *prefix,
 		fail(p, 400, "Header has a child element");
 		return;
 	}
-	if (p->depth > 2)
-		return;			/* inside parameters: opaque */
+	if (p->depth > 2) {		/* inside parameters: opaque */
+		if (p->depth == 3 && p->in_params && p->child_cb != NULL &&
+		    uri == NULL)
+			child(p, n, nattr, attr);
+		return;
+	}
 	if (p->stage == ST_HEADER) {
 		if (strcmp(n, "Header") != 0 || uri != NULL)
 			fail(p, 400, "first child of Message is not Header");
@@ -716,6 +732,20 @@ env_parse_header(struct env_parser *p, const uint8_t *body, size_t len,
     struct env_header *h, struct env_error *err)
 {
 	return run(p, body, len, h, NULL, err);
+}
+
+int
+env_parse_children(struct env_parser *p, const uint8_t *body, size_t len,
+    struct env_header *h, struct env_error *err, env_child_cb cb, void *arg)
+{
+	int rc;
+
+	p->child_cb = cb;
+	p->child_arg = arg;
+	rc = run(p, body, len, h, NULL, err);
+	p->child_cb = NULL;
+	p->child_arg = NULL;
+	return rc;
 }
 
 int

@@ -315,17 +315,8 @@ int
 env_param_u32(struct env_param *p, const char *name, uint32_t *out)
 {
 	const char *v = env_param_attr(p, name);
-	uint64_t x = 0;
-	size_t i;
 
-	if (v == NULL)
-		return -1;
-	for (i = 0; v[i] >= '0' && v[i] <= '9' && i < 10; i++)
-		x = x * 10 + (uint64_t)(v[i] - '0');
-	if (i == 0 || v[i] != '\0' || x > UINT32_MAX)
-		return -1;
-	*out = (uint32_t)x;
-	return 0;
+	return v != NULL ? env_u32_parse(v, strlen(v), out) : -1;
 }
 
 int
