@@ -2,11 +2,13 @@
  * audit_keys.c - the audit keys of both servers onto struct audit_conf
  * (audit_keys.h).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "audit_keys.h"
+#include "config.h"
 #include "audit_rec.h"
 
 int
@@ -39,5 +41,27 @@ audit_keys_conf(const struct audit_keys *k, uint32_t server_code,
 	a->rotate_seconds = k->rotate_time;
 	a->queue_cap = k->queue;
 	a->header_only = k->header_only;
+	return audit_keys_check(a, err, errlen);
+}
+
+/*
+ * What a start would find wrong, found by -n too: the log's directory,
+ * and the key (read, its length checked, then wiped).
+ */
+int
+audit_keys_check(const struct audit_conf *a, char *err, size_t errlen)
+{
+	uint8_t *key;
+	size_t len;
+
+	if (a->path == NULL)
+		return 0;
+	if (conf_dir_writable("audit", a->path, err, errlen) == -1)
+		return -1;
+	if (a->key_file != NULL) {
+		if (audit_key_load(a->key_file, &key, &len, err, errlen) == -1)
+			return -1;
+		audit_key_free(key, len);
+	}
 	return 0;
 }

@@ -6,10 +6,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -925,4 +928,37 @@ conf_free(const struct conf_key *keys, void *dst)
 	for (k = keys; k->name != NULL; k++)
 		if ((size_t)k->type < NTYPES)
 			conf_types[k->type].clear(FIELD(k, dst));
+}
+
+/*
+ * The directory of a file a server will write (pid-file, port-file, the
+ * store, the audit log) exists and is writable: -n says so before a start
+ * fails on it.  0, or -1 with "KEY FILE: directory D ..." in err.
+ */
+int
+conf_dir_writable(const char *key, const char *path, char *err,
+    size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &st) == -1) {
+		snprintf(err, errlen, "%s %s: directory %s: %s", key, path, dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) == -1) {
+		snprintf(err, errlen, "%s %s: directory %s is %s", key, path,
+		    dir, S_ISDIR(st.st_mode) ? "not writable" :
+		    "not a directory");
+		return -1;
+	}
+	return 0;
 }

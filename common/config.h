@@ -159,5 +159,9 @@ void	conf_dump(const struct conf_key *keys, const void *dst, FILE *fp);
 
 /* Free what the table's fields hold and leave them unset; idempotent. */
 void	conf_free(const struct conf_key *keys, void *dst);
+/* The directory of a file the server will write exists and is writable
+ * (key names the option in the message).  0, or -1 with err. */
+int	conf_dir_writable(const char *key, const char *path, char *err,
+	    size_t errlen);
 
 #endif /* NAP_CONFIG_H */

@@ -2,6 +2,7 @@
  * main.c - nap-domain: options, config, checks, then the event loops
  * (STYLE.md "Daemons": the fixed order of relayd/ntpd).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -73,6 +74,18 @@ ncores(void)
 	return n < 1 ? 1 : n > IOP_MAX_WORKERS ? IOP_MAX_WORKERS : n;
 }
 
+/* The directories of the files a start writes (-n checks them too). */
+static int
+check_dirs(const struct dconf *c, char *err, size_t errlen)
+{
+	if (conf_dir_writable("store", c->store, err, errlen) == -1 ||
+	    (c->pid_file != NULL && conf_dir_writable("pid-file", c->pid_file,
+	    err, errlen) == -1) || (c->port_file != NULL &&
+	    conf_dir_writable("port-file", c->port_file, err, errlen) == -1))
+		return -1;
+	return 0;
+}
+
 /* Checks that span keys, and the files they name. */
 static int
 check_conf(struct server *s, int create, char *err, size_t errlen)
@@ -103,9 +116,15 @@ check_conf(struct server *s, int create, char *err, size_t errlen)
 	s->region = env_code_region(s->code);
 	if ((s->ctx = tls_server_ctx(&f, err, errlen)) == NULL)
 		return -1;
-	/* -n only looks; a real start creates an empty registry. */
-	if ((r = registry_open(c->registry, create ? REG_CREATE : 0, err,
-	    errlen)) == NULL)
+	/* Never created here: an empty registry would refuse everyone. */
+	(void)create;
+	if (access(c->registry, F_OK) == -1) {
+		snprintf(err, errlen, "registry %s: %s: make it with nap-ctl "
+		    "--registry %s init --region %04X", c->registry,
+		    strerror(errno), c->registry, s->region);
+		return -1;
+	}
+	if ((r = registry_open(c->registry, 0, err, errlen)) == NULL)
 		return -1;
 	if (registry_region(r, &region) == 0 && region != 0 &&
 	    region != s->region) {
@@ -120,6 +139,8 @@ check_conf(struct server *s, int create, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (check_dirs(c, err, errlen) == -1)
+		return -1;
 	if (c->ttl_default > c->ttl_max)
 		c->ttl_default = c->ttl_max;
 	{

@@ -82,7 +82,10 @@ check_conf(struct server *s, char *err, size_t errlen)
 		    "00000000", c->cert, s->code);
 		return -1;
 	}
-	if (check_audit(s, err, errlen) == -1)
+	if (check_audit(s, err, errlen) == -1 || (c->pid_file != NULL &&
+	    conf_dir_writable("pid-file", c->pid_file, err, errlen) == -1) ||
+	    (c->port_file != NULL && conf_dir_writable("port-file",
+	    c->port_file, err, errlen) == -1))
 		return -1;
 	if ((s->ctx = tls_server_ctx(&f, err, errlen)) == NULL)
 		return -1;
