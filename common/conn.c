@@ -2,8 +2,13 @@
  * conn.c - the link layer of the servers (conn.h): bytes to frames,
  * bounds, deadlines and the orderly close.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/bufferevent_ssl.h>
@@ -24,6 +29,8 @@ static void	account_input(struct conn *, size_t);
 static void	close_poll(evutil_socket_t, short, void *);
 static void	conn_free(struct conn *);
 static void	stage_out(struct conn *);
+static void	peer_name(int, char *, size_t);
+static void	rl_report(struct connset *);
 static void	undirty(struct conn *);
 
 void
@@ -65,9 +72,78 @@ conn_accept(struct connset *set, int fd, SSL_CTX *const *ctx,
 	return c;
 }
 
+/* "ip:port" of a connected socket, for the log. */
+static void
+peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN];
+	int port;
+
+	snprintf(buf, len, "?");
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return;
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		port = ntohs(a->sin6_port);
+		snprintf(buf, len, "[%s]:%d", ip, port);
+	} else if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		port = ntohs(a->sin_port);
+		snprintf(buf, len, "%s:%d", ip, port);
+	}
+}
+
+void
+conn_log(struct conn *c, const char *fmt, ...)
+{
+	struct connset *set = c->set;
+	int64_t now = mono_ms();
+	char line[400];
+	va_list ap;
+
+	if (set->rl_at == 0 || now - set->rl_at >= 1000 / CONN_LOG_RATE) {
+		int64_t add = set->rl_at == 0 ? CONN_LOG_BURST :
+		    (now - set->rl_at) * CONN_LOG_RATE / 1000;
+
+		set->rl_tokens = (unsigned)(set->rl_tokens + add >
+		    CONN_LOG_BURST ? CONN_LOG_BURST : set->rl_tokens + add);
+		set->rl_at = now;
+	}
+	if (set->rl_tokens == 0) {
+		set->rl_dropped++;
+		return;
+	}
+	set->rl_tokens--;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_info("link %u from %s: %s", c->id, c->peer, line);
+}
+
+/* Every 10 s while lines were dropped: how many. */
+static void
+rl_report(struct connset *set)
+{
+	time_t now = set->io->now;
+
+	if (set->rl_dropped == 0 || now - set->rl_told < 10)
+		return;
+	log_warnx("worker %d: %u link log lines not written (more than %d "
+	    "a second)", set->io->idx, set->rl_dropped, CONN_LOG_RATE);
+	set->rl_dropped = 0;
+	set->rl_told = now;
+}
+
 int
 conn_open(struct connset *set, struct conn *c, int fd, SSL *ssl, uint32_t id)
 {
+	peer_name(fd, c->peer, sizeof(c->peer));
 	if ((c->stage = evbuffer_new()) == NULL) {
 		close(fd);
 		SSL_free(ssl);
@@ -132,7 +208,6 @@ identify(struct conn *c)
 		return 0;
 	if (tls_peer_code(bufferevent_openssl_get_ssl(c->bev), &c->code, err,
 	    sizeof(err)) == -1) {
-		log_info("link %u: %s", c->id, err);
 		conn_close(c, err);
 		return -1;
 	}
@@ -337,6 +412,9 @@ conn_close(struct conn *c, const char *why)
 
 	if (was == C_CLOSING)
 		return;
+	if (was != C_ONLINE)	/* handshake or Login refused, or gave up */
+		conn_log(c, "%s %s", was == C_HANDSHAKE ? "handshake failed:" :
+		    "closed before login:", why);
 	c->state = C_CLOSING;
 	set->ops->closing(c, was, why);
 	stage_out(c);	/* the last frames (an Error, a Logout) first */
@@ -380,6 +458,7 @@ conn_sweep(struct connset *set)
 	time_t now = set->io->now;
 	int64_t now_ms = mono_ms(), hb = set->hb_timeout * 1000;
 
+	rl_report(set);
 	for (c = set->links; c != NULL; c = next) {
 		next = c->next;
 		switch (c->state) {
@@ -463,8 +542,8 @@ conn_recheck_certs(struct connset *set, SSL_CTX *ctx,
 		if (c->state != C_ONLINE || tls_peer_recheck(ctx,
 		    bufferevent_openssl_get_ssl(c->bev), why, sizeof(why)) == 0)
 			continue;
-		log_info("link %u: %08X: %s since its login: closed", c->id,
-		    c->code, why);
+		conn_log(c, "%08X: %s since its login: closed", c->code,
+		    why);
 		revoked(c, why);
 		n++;
 	}

@@ -57,6 +57,7 @@ struct conn {
 	uint32_t		 skip;		/* oversized body bytes to drop */
 	struct evbuffer		*stage;		/* frames of this loop turn */
 	struct conn		*dnext;		/* the set's dirty list */
+	char			 peer[64];	/* "ip:port" of the peer */
 	bool			 dirty;		/* on it */
 	struct conn		*prev, *next;	/* the set's list */
 };
@@ -88,7 +89,14 @@ struct connset {
 	size_t			 held_cap;	/* this worker's share */
 	bool			 holding;	/* conn_hold_all() */
 	struct conn		*dirty;		/* links with staged frames */
+	/* conn_log(): a token bucket, so a flood cannot fill the disk. */
+	int64_t			 rl_at;		/* ms of the last refill */
+	unsigned		 rl_tokens, rl_dropped;
+	time_t			 rl_told;	/* last "suppressed" line */
 };
+
+#define CONN_LOG_RATE	20	/* connection lines a second a worker, */
+#define CONN_LOG_BURST	200	/* beyond a burst of this many */
 
 /* The bounds of a server's links (§2, §5), from its configuration. */
 struct conn_bounds {
@@ -149,6 +157,14 @@ void	conn_close(struct conn *, const char *why);
 bool	conn_count_error(struct conn *);
 /* Deadlines of every link of the set (call a few times a second). */
 void	conn_sweep(struct connset *);
+/*
+ * An info line about a link's life (handshake failed, login, refusal,
+ * close) as "link ID from ADDR: ...", like a mail server's "connect
+ * from host[ip]".  Past CONN_LOG_RATE a second they are counted, not
+ * written, and the count is logged every 10 s while it grows.
+ */
+void	conn_log(struct conn *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* Reading stops while any reason (CONN_PAUSE_*) holds. */
 void	conn_pause(struct conn *, int why, bool on);
 /* §8 stop-accepting: no link is read while hold is true, and their

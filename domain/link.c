@@ -199,7 +199,7 @@ on_login(struct link *l, const uint8_t *frame, size_t flen,
 		why = "certificate does not match the pinned fingerprint";
 	if (why != NULL) {
 		send_error(l, 403, h->seq, h->to, h->session, why);
-		log_info("link %u: %08X refused: %s", l->c.id, l->c.code, why);
+		conn_log(&l->c, "%08X refused: %s", l->c.code, why);
 		conn_close(&l->c, why);
 		return -1;
 	}
@@ -210,7 +210,7 @@ on_login(struct link *l, const uint8_t *frame, size_t flen,
 	login_reply(l, h->seq);
 	audit_session(s->audit, l->c.code, l->session, true, want[0] != '\0' &&
 	    strcmp(want, l->session) == 0 ? "login (resumed)" : "login", NULL);
-	log_info("link %u: %08X logged in, session %s%s", l->c.id, l->c.code,
+	conn_log(&l->c, "%08X logged in, session %s%s", l->c.code,
 	    l->session, want[0] != '\0' && strcmp(want, l->session) == 0 ?
 	    " (resumed)" : "");
 	return 0;
@@ -350,10 +350,9 @@ on_closing(struct conn *c, enum conn_state was, const char *why)
 	uint16_t node = c->code & 0xffff;
 	uint64_t mine = (uint64_t)c->id << 16 | (uint64_t)(w->io.idx + 1);
 
-	if (was != C_ONLINE) {
-		log_debug("link %u: closed before login: %s", c->id, why);
-		return;
-	}
+	(void)why;
+	if (was != C_ONLINE)
+		return;		/* conn.c told why */
 	/* §5: unconfirmed messages back to the store before the slot is
 	 * free, so a new login finds them queued ahead. */
 	dlv_return(l);
@@ -362,9 +361,8 @@ on_closing(struct conn *c, enum conn_state was, const char *why)
 	atomic_compare_exchange_strong(&s->slot[node], &mine, 0);
 	if (w->node[node] == l)
 		w->node[node] = NULL;
-	log_info("link %u: %08X closed: %s (%llu in, %llu out)", c->id,
-	    c->code, why, (unsigned long long)c->msgs_in,
-	    (unsigned long long)c->msgs_out);
+	conn_log(c, "%08X closed: %s (%llu in, %llu out)", c->code, why,
+	    (unsigned long long)c->msgs_in, (unsigned long long)c->msgs_out);
 }
 
 static void

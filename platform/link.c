@@ -219,18 +219,15 @@ on_closing(struct conn *c, enum conn_state was, const char *why)
 {
 	struct link *l = (struct link *)c;
 
-	if (was != C_ONLINE) {
-		log_debug("link %u: closed before login: %s", c->id, why);
-		return;
-	}
+	if (was != C_ONLINE)
+		return;		/* conn.c told why */
 	record_logout(l, why);
 	if (l->kind == P_DOMAIN)
 		table_region_down(l, why);
 	else
 		table_device_clear(l->w->srv, c->code, link_where(l));
-	log_info("link %u: %08X closed: %s (%llu in, %llu out)", c->id,
-	    c->code, why, (unsigned long long)c->msgs_in,
-	    (unsigned long long)c->msgs_out);
+	conn_log(c, "%08X closed: %s (%llu in, %llu out)", c->code, why,
+	    (unsigned long long)c->msgs_in, (unsigned long long)c->msgs_out);
 }
 
 static void

@@ -70,7 +70,7 @@ refuse(struct link *l, int code, const struct env_header *h, const char *why)
 {
 	record_in(l, h, code, l->w->raw, l->w->rawlen);
 	send_error(l, code, l->c.code, h, why);
-	log_info("link %u: %08X refused: %s", l->c.id, l->c.code, why);
+	conn_log(&l->c, "%08X refused: %s", l->c.code, why);
 	link_close(l, why);
 	return -1;
 }
@@ -134,16 +134,16 @@ login_handle(struct link *l, const uint8_t *body, size_t len,
 			link_close(l, "no memory for the region table");
 			return -1;
 		}
-		log_info("link %u: domain %08X logged in, address %s, session "
-		    "%s", l->c.id, l->c.code, addr, l->session);
+		conn_log(&l->c, "domain %08X logged in, address %s, session "
+		    "%s", l->c.code, addr, l->session);
 	} else {
 		if ((old = table_device_set(s, l->c.code, link_where(l))) != 0) {
-			log_info("link %u: %08X replaces its older link",
-			    l->c.id, l->c.code);
+			conn_log(&l->c, "%08X replaces its older link",
+			    l->c.code);
 			worker_send(l->w, old, IT_KICK, l->c.code, NULL, 0);
 		}
-		log_info("link %u: device %08X logged in to Locate, session "
-		    "%s", l->c.id, l->c.code, l->session);
+		conn_log(&l->c, "device %08X logged in to Locate, session "
+		    "%s", l->c.code, l->session);
 	}
 	return l->c.state == C_CLOSING ? -1 : 0;
 }

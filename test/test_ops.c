@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <CUnit/CUnit.h>
 
@@ -26,6 +29,7 @@ void	init_ops_tests(void);
 static int	run_capture(const char *const [], const char *, char *,
 		    size_t);
 static unsigned	count_str(const char *, const char *);
+static bool	tcp_poke(int);
 
 /* How many times needle occurs in s. */
 static unsigned
@@ -218,6 +222,85 @@ test_send_refused(void)
 	IT_ASSERT(itest_server_stop(&a) == 0, "SIGTERM: status 0");
 }
 
+/* A plain TCP connection to port, closed at once: a failed handshake. */
+static bool
+tcp_poke(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	if (fd == -1)
+		return false;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Logins, refusals and failed handshakes are logged at info level with
+ * the peer's address; a flood of them is cut down to a rate, and what
+ * was not written is counted in a line of its own.
+ */
+static void
+test_link_log(void)
+{
+	static const char *const extra[] = { "--log-level", "info", NULL };
+	struct itest_server a;
+	struct itest_raw r, u;
+	char reg[PATH_MAX];
+	unsigned fails = 0, n;
+	int i;
+
+	memset(&a, 0, sizeof(a));
+	if (itest_registry_new("linklog", reg, sizeof(reg)) == -1 ||
+	    !IT_ASSERT(itest_server_start(&a, "linklog", reg, extra, false) ==
+	    0, "nap-domain starts"))
+		return;
+	if (IT_ASSERT(itest_raw_open(&r, a.port, itest.pki, IT_DEV(9),
+	    IT_WAIT_MS) == 0, "TLS: %s", r.why))
+		IT_ASSERT(itest_raw_login(&r, IT_DEV(9), IT_WAIT_MS) == 0,
+		    "login: %s", r.why);
+	if (itest_raw_open(&u, a.port, itest.pki, IT_UNREG, IT_WAIT_MS) == 0)
+		(void)itest_raw_login(&u, IT_UNREG, IT_WAIT_MS);
+	itest_raw_close(&u);
+	itest_sleep_ms(300);
+	IT_ASSERT(itest_log_count(&a, 0, "from 127.0.0.1:") >= 2 &&
+	    itest_log_count(&a, 0, "00010009 logged in") == 1 &&
+	    itest_log_count(&a, 0, "000100CA refused: device not "
+	    "registered") == 1, "login and refusal logged with the peer's "
+	    "address (%s)", a.log);
+	/* A flood of failed handshakes: written up to the bucket, then
+	 * counted. */
+	for (i = 0; i < 600; i++)
+		fails += tcp_poke(a.port) ? 0 : 1;
+	IT_ASSERT(fails == 0, "%u of 600 connections failed", fails);
+	for (i = 0; i < 100 && itest_log_count(&a, 0,
+	    "link log lines not written") == 0; i++)
+		itest_sleep_ms(100);
+	n = itest_log_count(&a, 0, "handshake failed");
+	IT_ASSERT(n > 0 && n < 600, "600 failed handshakes: %u lines "
+	    "written, expected some and fewer than all", n);
+	IT_ASSERT(itest_log_count(&a, 0, "link log lines not written") >= 1,
+	    "the lines not written are counted in the log (%s)", a.log);
+	/* The logged-in device was not disturbed. */
+	IT_ASSERT(itest_raw_msg(&r, 3, NULL, IT_DEV(9), IT_DOMAIN, r.session,
+	    NULL, NULL) == 0, "Check after the flood");
+	{
+		struct itest_frame f;
+
+		if (IT_ASSERT(itest_raw_expect(&r, 4, &f, IT_WAIT_MS, NULL) ==
+		    IT_FRAME, "CheckReply after the flood"))
+			itest_frame_free(&f);
+	}
+	itest_raw_close(&r);
+	IT_ASSERT(itest_server_stop(&a) == 0, "SIGTERM: status 0");
+}
+
 void
 init_ops_tests(void)
 {
@@ -232,4 +315,7 @@ init_ops_tests(void)
 	CU_add_test(s, "nap-device send to an unknown device exits 1 with the "
 	    "404, 9 times in 9; --ack prints only its own receipt",
 	    test_send_refused);
+	s = CU_add_suite("ops: link log", NULL, NULL);
+	CU_add_test(s, "logins, refusals and failed handshakes logged with "
+	    "the peer's address, a flood cut to a rate", test_link_log);
 }
