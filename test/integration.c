@@ -22,6 +22,7 @@ void	init_domain_tests(void);
 void	init_store_tests(void);
 void	init_platform_tests(void);
 void	init_federation_tests(void);
+void	init_admin_tests(void);
 
 int
 main(void)
@@ -42,6 +43,7 @@ main(void)
 	init_store_tests();
 	init_platform_tests();
 	init_federation_tests();
+	init_admin_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "integration: registering tests: %s\n",
 		    CU_get_error_msg());
