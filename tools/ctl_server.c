@@ -34,6 +34,7 @@ struct opts {
 struct answer {
 	int		 code;		/* HTTP status, 0: none */
 	struct evbuffer	*body;
+	struct event_base *base;
 	char		 err[256];
 };
 
@@ -186,6 +187,8 @@ done_cb(struct evhttp_request *req, void *arg)
 {
 	struct answer *a = arg;
 
+	/* An idle kept-alive connection would keep the loop running. */
+	event_base_loopbreak(a->base);
 	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
 		snprintf(a->err, sizeof(a->err), "no answer (connection "
 		    "refused, TLS refused or timed out)");
@@ -228,6 +231,7 @@ request(const struct opts *o, int post, const char *path, struct answer *a)
 	int port, https, rc = -1;
 
 	a->body = evbuffer_new();
+	a->base = base;
 	if (u == NULL || base == NULL || a->body == NULL ||
 	    (host = evhttp_uri_get_host(u)) == NULL ||
 	    (scheme = evhttp_uri_get_scheme(u)) == NULL ||
@@ -259,6 +263,8 @@ request(const struct opts *o, int post, const char *path, struct answer *a)
 	evhttp_connection_set_timeout(con, TIMEOUT_S);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
 	    host);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Connection", "close");
 	if (evhttp_make_request(con, req, post ? EVHTTP_REQ_POST :
 	    EVHTTP_REQ_GET, path) == -1)
 		goto out;
