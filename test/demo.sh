@@ -199,7 +199,7 @@ for s in platform:pport domain1:port domain2:port2; do
 done
 url="http://127.0.0.1:$(cat "$work/port.admin")"
 printf '$ curl -s %s/metrics | grep ...\n' "$url"
-curl -s "$url/metrics" | grep -E '^nap_(messages_total\{class="application"|logins_total|links|route_latency_seconds_(count|sum)|bytes_total|store_messages)'
+curl -s "$url/metrics" | grep -E '^nap_(messages_total\{class="application"|logins_total|links|route_latency_seconds_(count|sum)|bytes_total|store_messages|audit_queued_bytes)'
 kill "$listener" 2>/dev/null || true
 wait "$listener" 2>/dev/null || true
 listener=

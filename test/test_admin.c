@@ -321,6 +321,19 @@ test_links_metrics(void)
 	IT_ASSERT(curl(aD1, "GET", "/services", out) == 200 && pycheck(out,
 	    "d['services'] == []") == 0, "/services");
 	IT_ASSERT(curl(aD1, "GET", "/nothing", out) == 404, "404 elsewhere");
+	/* Every metric the Grafana dashboard draws is served (the audit
+	 * log's only with one: these servers have none). */
+	IT_ASSERT(curl(aP, "GET", "/metrics", m0) == 200, "GET /metrics (P)");
+	itest_fmt(cmd, sizeof(cmd), "python3 -c 'import re, sys\n"
+	    "want = set(re.findall(r\"nap_[a-z_]+\", open(sys.argv[1]).read()))\n"
+	    "have = set(re.findall(r\"^(?:# TYPE )?(nap_[a-z_]+)\", open(sys.argv[2]).read()"
+	    " + open(sys.argv[3]).read(), re.M))\n"
+	    "miss = sorted(w for w in want if w not in have and w + \"_bucket\" "
+	    "not in have and not w.startswith(\"nap_audit\"))\n"
+	    "print(\"dashboard metrics not served:\", miss)\n"
+	    "sys.exit(1 if miss else 0)' '%s/etc/grafana-nap.json' '%s' '%s'",
+	    itest.src, m0, m1);
+	IT_ASSERT(itest_run(sh) == 0, "the dashboard's metrics are served");
 	/* promtool reads the exposition from stdin. */
 	for (int i = 0; i < 3; i++) {
 		int port = i == 0 ? aP : i == 1 ? aD1 : aD2;
