@@ -223,6 +223,7 @@ admin_start(const struct admin_server *as, const struct admin_conf *c,
 	}
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_max_body_size(a->http, 4096);
+	evhttp_set_max_headers_size(a->http, 8192);	/* HARDENING.md */
 	evhttp_set_timeout(a->http, 10);
 	if (a->ctx != NULL)
 		evhttp_set_bevcb(a->http, tls_bev, a);
