@@ -30,6 +30,25 @@ static void	 accept_cb(struct evconnlistener *, evutil_socket_t,
 static int	 worker_init(struct iopool *, struct iop_worker *, int);
 static void	 request(struct iop_worker *, int *);
 
+/*
+ * One iopool_call_all(): shared by the caller and the workers' events,
+ * freed by the last of them (refs).  fn runs under mu, so that once the
+ * caller gave up (abandoned) no worker touches arg again.
+ */
+struct iop_call {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	iop_call_fn	 fn;
+	void		*arg;
+	int		 refs, done, abandoned;
+};
+struct iop_call_ev {
+	struct iop_call		*call;
+	struct iop_worker	*w;
+};
+static void	 call_cb(evutil_socket_t, short, void *);
+static void	 call_unref(struct iop_call *);
+
 static void *
 worker_main(void *arg)
 {
@@ -390,4 +409,96 @@ iopool_free(struct iopool *p)
 		pthread_mutex_destroy(&w->mu);
 	}
 	listener_close(&p->lis);
+}
+
+static void
+call_unref(struct iop_call *c)
+{
+	int last;
+
+	pthread_mutex_lock(&c->mu);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (!last)
+		return;
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+/* On the worker's thread: its part of the call. */
+static void
+call_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct iop_call_ev *e = arg;
+	struct iop_call *c = e->call;
+
+	(void)fd;
+	(void)ev;
+	pthread_mutex_lock(&c->mu);
+	if (!c->abandoned) {
+		c->fn(e->w, c->arg);
+		iop_turn_end(e->w);	/* what fn queued leaves this turn */
+		c->done++;
+		pthread_cond_signal(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	call_unref(c);
+	free(e);
+}
+
+/* The call and each event are the pool's: the last user frees them. */
+int
+iopool_call_all(struct iopool *p, iop_call_fn fn, void *arg, int timeout_ms)
+{
+	struct timeval now_tv = { 0, 0 };
+	struct iop_call *c;
+	struct timespec dl;
+	int posted = 0, done;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return 0;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	c->fn = fn;
+	c->arg = arg;
+	c->refs = 1;
+	for (int i = 0; i < p->n; i++) {
+		struct iop_call_ev *e = malloc(sizeof(*e));
+
+		if (e == NULL)
+			continue;
+		e->call = c;
+		e->w = p->w[i];
+		pthread_mutex_lock(&c->mu);
+		c->refs++;
+		pthread_mutex_unlock(&c->mu);
+		/* The worker's base is notifiable (evthread_use_pthreads):
+		 * an event added from here wakes its loop. */
+		if (event_base_once(p->w[i]->base, -1, EV_TIMEOUT, call_cb, e,
+		    &now_tv) == -1) {
+			free(e);
+			pthread_mutex_lock(&c->mu);
+			c->refs--;
+			pthread_mutex_unlock(&c->mu);
+			continue;
+		}
+		posted++;
+	}
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&c->mu);
+	while (c->done < posted &&
+	    pthread_cond_timedwait(&c->cv, &c->mu, &dl) == 0)
+		;
+	done = c->done;
+	c->abandoned = 1;
+	pthread_mutex_unlock(&c->mu);
+	call_unref(c);
+	return done;
 }

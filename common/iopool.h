@@ -169,4 +169,16 @@ void	iop_turn_end(struct iop_worker *w);
  */
 void	iop_post_all(struct iopool *, const void *item);
 
+/*
+ * Runs fn(worker, arg) on every worker's own thread, one worker at a
+ * time, and waits (at most timeout_ms) until all have: how the admin
+ * API (§12) reads what a worker owns (its links) without a lock on
+ * the workers' paths.  Called from a thread that is not a worker.
+ * Returns how many workers ran it; after a timeout fn never runs again,
+ * so arg may be freed by the caller whatever the outcome.
+ */
+typedef void (*iop_call_fn)(struct iop_worker *, void *arg);
+int	iopool_call_all(struct iopool *, iop_call_fn, void *arg,
+	    int timeout_ms);
+
 #endif /* NAP_IOPOOL_H */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pipe.h"
 
@@ -16,7 +17,12 @@ struct hook {
 struct pipe {
 	struct hook	 h[PIPE_NSTAGES][PIPE_MAX_HOOKS];
 	int		 n[PIPE_NSTAGES];
+	pipe_observer_fn obs;
+	void		*obs_arg;
 };
+
+static enum pipe_verdict run_stages(const struct pipe *, struct pipe_ctx *);
+static int64_t	now_ns(void);
 
 struct pipe *
 pipe_new(void)
@@ -40,8 +46,39 @@ pipe_add(struct pipe *p, enum pipe_stage st, const char *name,
 	return 0;
 }
 
+void
+pipe_observe(struct pipe *p, pipe_observer_fn fn, void *arg)
+{
+	p->obs = fn;
+	p->obs_arg = arg;
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The clock is read only when someone observes (§12 metrics). */
 enum pipe_verdict
 pipe_run(const struct pipe *p, struct pipe_ctx *ctx)
+{
+	enum pipe_verdict v;
+	int64_t t0;
+
+	if (p->obs == NULL)
+		return run_stages(p, ctx);
+	t0 = now_ns();
+	v = run_stages(p, ctx);
+	p->obs(ctx, v, now_ns() - t0, p->obs_arg);
+	return v;
+}
+
+static enum pipe_verdict
+run_stages(const struct pipe *p, struct pipe_ctx *ctx)
 {
 	enum pipe_verdict v;
 

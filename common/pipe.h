@@ -63,5 +63,13 @@ int	pipe_add(struct pipe *, enum pipe_stage, const char *name,
 enum pipe_verdict pipe_run(const struct pipe *, struct pipe_ctx *);
 /* Sets ctx->error and ctx->reason; returns PIPE_REJECT (for hooks). */
 enum pipe_verdict pipe_reject(struct pipe_ctx *, int code, const char *why);
+/*
+ * An observer of every pipe_run() (metrics, §12): called once the run
+ * ended, on the running thread, with its verdict and the nanoseconds
+ * it took.  One per pipe; set before the threads start.
+ */
+typedef void (*pipe_observer_fn)(const struct pipe_ctx *,
+    enum pipe_verdict, int64_t ns, void *arg);
+void	pipe_observe(struct pipe *, pipe_observer_fn, void *arg);
 
 #endif /* NAP_PIPE_H */

@@ -1,7 +1,7 @@
 /*
  * server_keys.h - the configuration keys both servers take the same way
  * (DESIGN.md §9: TLS files, heartbeat, log, PID and port files, threads,
- * frame and input bounds).  A server's configuration struct names its
+ * frame and input bounds, the admin API of §12).  A server's configuration struct names its
  * members as below and puts SERVER_CONF_KEYS(its struct) in its key
  * table, beside the keys that are its own (listen, cert, output-cap...).
  */
@@ -39,6 +39,16 @@
 	    68719476736L,						\
 	    "bytes of incomplete frames held across all links (§2)" },	\
 	{ "syslog", CONF_BOOL, offsetof(T, syslog), "no", 0, 0,	\
-	    "log to syslog" }
+	    "log to syslog" },						\
+	{ "admin", CONF_ADDR, offsetof(T, adm.addr), NULL, 0, 0,	\
+	    "admin API HOST:PORT (§12; loopback unless admin-ca)" },	\
+	{ "admin-cert", CONF_STR, offsetof(T, adm.cert), NULL, 0, 0,	\
+	    "admin API: TLS certificate" },				\
+	{ "admin-key", CONF_STR, offsetof(T, adm.key), NULL, 0, 0,	\
+	    "admin API: its private key" },				\
+	{ "admin-ca", CONF_STR, offsetof(T, adm.ca), NULL, 0, 0,	\
+	    "admin API: CA of the client certificates it requires" },	\
+	{ "admin-port-file", CONF_STR, offsetof(T, adm.port_file), NULL, \
+	    0, 0, "write the admin API's bound port here" }
 
 #endif /* NAP_SERVER_KEYS_H */

@@ -25,6 +25,7 @@
 #include <event2/buffer.h>
 #include <openssl/ssl.h>
 
+#include "admin.h"
 #include "audit.h"
 #include "audit_keys.h"
 #include "config.h"
@@ -61,6 +62,7 @@ struct dconf {
 	long		 store_device_quota;	/* messages per device */
 	long		 session_keep;	/* seconds a session may be resumed */
 	struct audit_keys ak;		/* audit-* (common/audit_keys.h) */
+	struct admin_conf adm;		/* admin-* (§12) */
 };
 
 /* Decisions the routing hook makes and the route step carries out. */
@@ -145,6 +147,7 @@ struct link {
 	enum reg_kind		 kind;
 	struct dlv		 d;		/* deliveries (deliver.c) */
 	struct audit_counts	*counts;	/* per type, when auditing */
+	int64_t			 login_at;	/* Unix time (admin, §12) */
 };
 
 struct server;
@@ -177,6 +180,7 @@ struct server {
 	struct store		*store;
 	struct audit		*audit;		/* NULL: no audit log */
 	struct fed		*fed;		/* NULL: no platform (fed.h) */
+	struct admin		*admin;		/* the admin API (§12) */
 	/* node -> (link id << 16 | worker + 1); 0 = not logged in. */
 	_Atomic uint64_t	 slot[NODES];
 	/*
@@ -206,6 +210,9 @@ void	worker_send(struct worker *, uint64_t where, struct item *,
 	    const uint8_t *frame);
 void	item_post(struct iop_outbox *, int dest, const struct item *,
 	    const uint8_t *frame);
+
+/* admin.c */
+extern const struct admin_ops domain_admin_ops;
 
 /* link.c */
 void	link_set_init(struct worker *);

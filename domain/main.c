@@ -65,6 +65,7 @@ static int	check_conf_cb(void *, int, char *, size_t);
 static int	audit_start(struct server *, char *, size_t);
 static void	on_signal(evutil_socket_t, short, void *);
 static long	ncores(void);
+static int	admin_start_domain(struct server *, char *, size_t);
 
 static long
 ncores(void)
@@ -149,6 +150,8 @@ check_conf(struct server *s, int create, char *err, size_t errlen)
 		if (audit_keys_conf(&c->ak, s->code, &ac, err, errlen) == -1)
 			return -1;
 	}
+	if (admin_check_conf(&c->adm, err, errlen) == -1)
+		return -1;
 	s->nworkers = (int)(c->threads > 0 ? c->threads : ncores());
 	return 0;
 }
@@ -170,6 +173,19 @@ audit_start(struct server *s, char *err, size_t errlen)
 	if (audit_keys_conf(&s->conf.ak, s->code, &ac, err, errlen) == -1)
 		return -1;
 	return (s->audit = audit_open(&ac, err, errlen)) == NULL ? -1 : 0;
+}
+
+/* §12: the admin API on the main thread's loop. */
+static int
+admin_start_domain(struct server *s, char *err, size_t errlen)
+{
+	static struct admin_server as;
+
+	as = (struct admin_server){ "nap-domain", s->code, &s->conf.listen,
+	    s->port, s->conf.crl, s->audit, &s->pool, s->base,
+	    &domain_admin_ops, s };
+	s->admin = admin_start(&as, &s->conf.adm, err, errlen);
+	return s->admin != NULL ? 0 : -1;
 }
 
 static void
@@ -213,9 +229,13 @@ main(int argc, char **argv)
 	if (s->conf.port_file != NULL && portfile_write(s->conf.port_file,
 	    s->port, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	if (admin_start_domain(s, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	log_info("domain %08X listening on %s port %d, %d I/O threads",
 	    s->code, s->conf.listen.host, s->port, s->nworkers);
 	event_base_dispatch(s->base);
+	admin_free(s->admin);	/* no request runs once the loop ended */
+	s->admin = NULL;
 	server_stop(s);
 	if (s->audit != NULL) {
 		struct audit_stat as;

@@ -4,6 +4,7 @@
  * every tick, and the items they hand each other (struct item).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "domain.h"
 #include "log.h"
+#include "metrics.h"
 #include "tls.h"
 
 static void	w_start(struct iop_worker *);
@@ -228,6 +230,7 @@ workers_new(struct server *s, struct iop_worker **ws, char *err,
 		w->srv = s;
 		ws[i] = &w->io;
 		link_set_init(w);
+		metrics_wrap(&w->set);	/* §12 counters */
 	}
 	return 0;
 }
@@ -243,6 +246,11 @@ server_start(struct server *s, char *err, size_t errlen)
 	}
 	if ((s->base = event_base_new()) == NULL) {
 		snprintf(err, errlen, "event_base_new failed");
+		return -1;
+	}
+	if (metrics_init(s->nworkers, offsetof(struct link, login_at)) ==
+	    -1) {
+		snprintf(err, errlen, "metrics: no memory");
 		return -1;
 	}
 	if (workers_new(s, ws, err, errlen) == -1)
@@ -262,6 +270,7 @@ server_start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "pipe: cannot install hooks");
 		return -1;
 	}
+	metrics_observe(s->pipe);
 	if (iopool_start(&s->pool, s->base, &s->conf.listen, err, errlen) ==
 	    -1)
 		return -1;
@@ -324,4 +333,5 @@ server_free(struct server *s)
 		SSL_CTX_free(s->ctx);
 	pipe_free(s->pipe);
 	store_free(s->store);
+	metrics_free();
 }

@@ -40,6 +40,7 @@ static int	check_audit(struct server *, char *, size_t);
 static void	on_signal(evutil_socket_t, short, void *);
 static long	ncores(void);
 static void	run(struct server *);
+static int	admin_start_platform(struct server *, char *, size_t);
 
 static long
 ncores(void)
@@ -85,7 +86,8 @@ check_conf(struct server *s, char *err, size_t errlen)
 	if (check_audit(s, err, errlen) == -1 || (c->pid_file != NULL &&
 	    conf_dir_writable("pid-file", c->pid_file, err, errlen) == -1) ||
 	    (c->port_file != NULL && conf_dir_writable("port-file",
-	    c->port_file, err, errlen) == -1))
+	    c->port_file, err, errlen) == -1) ||
+	    admin_check_conf(&c->adm, err, errlen) == -1)
 		return -1;
 	if ((s->ctx = tls_server_ctx(&f, err, errlen)) == NULL)
 		return -1;
@@ -101,6 +103,19 @@ static int
 check_audit(struct server *s, char *err, size_t errlen)
 {
 	return audit_keys_conf(&s->conf.ak, s->code, &s->acf, err, errlen);
+}
+
+/* §12: the admin API on the main thread's loop. */
+static int
+admin_start_platform(struct server *s, char *err, size_t errlen)
+{
+	static struct admin_server as;
+
+	as = (struct admin_server){ "nap-platform", s->code, &s->conf.listen,
+	    s->port, s->conf.crl, s->audit, &s->pool, s->base,
+	    &platform_admin_ops, s };
+	s->admin = admin_start(&as, &s->conf.adm, err, errlen);
+	return s->admin != NULL ? 0 : -1;
 }
 
 static void
@@ -134,9 +149,13 @@ run(struct server *s)
 	if (s->conf.port_file != NULL && portfile_write(s->conf.port_file,
 	    s->port, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	if (admin_start_platform(s, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	log_info("platform %08X listening on %s port %d, %d I/O threads",
 	    s->code, s->conf.listen.host, s->port, s->nworkers);
 	event_base_dispatch(s->base);
+	admin_free(s->admin);	/* no request runs once the loop ended */
+	s->admin = NULL;
 	server_stop(s);
 	for (int i = 0; i < 3; i++)
 		event_free(sig[i]);

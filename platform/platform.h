@@ -27,6 +27,7 @@
 #include <event2/buffer.h>
 #include <openssl/ssl.h>
 
+#include "admin.h"
 #include "audit.h"
 #include "audit_keys.h"
 #include "config.h"
@@ -60,6 +61,7 @@ struct pconf {
 	size_t		 out_cap;
 	size_t		 in_cap;
 	int		 syslog;
+	struct admin_conf adm;		/* admin-* (§12) */
 };
 
 /* Decisions the route hook makes and the route step carries out. */
@@ -85,6 +87,7 @@ struct link {
 	struct link		*idnext;	/* its id bucket */
 	struct audit_counts	*counts;	/* its session's, when audited:
 						   allocated at login */
+	int64_t			 login_at;	/* Unix time (admin, §12) */
 };
 
 /*
@@ -129,6 +132,7 @@ struct server {
 	struct pipe		*pipe;
 	struct audit_conf	 acf;		/* from the audit keys */
 	struct audit		*audit;		/* NULL: no audit log */
+	struct admin		*admin;		/* the admin API (§12) */
 	struct event_base	*base;
 	int			 port;
 	int			 nworkers;
@@ -155,6 +159,9 @@ void	worker_send(struct worker *, uint64_t where, enum item_kind,
 void	worker_post_route(struct worker *, uint16_t region, bool up,
 	    uint64_t gen);
 struct link *worker_link(struct worker *, uint32_t id);
+
+/* admin.c */
+extern const struct admin_ops platform_admin_ops;
 
 /* link.c */
 void	link_set_init(struct worker *);

@@ -3,6 +3,7 @@
  * its workers do on start, stop and every tick, and the items they hand
  * each other: frames, kicks of replaced links, RouteUpdate broadcasts.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <event2/thread.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "platform.h"
 #include "tls.h"
 
@@ -176,9 +178,15 @@ server_start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "event_base_new failed");
 		return -1;
 	}
+	if (metrics_init(s->nworkers, offsetof(struct link, login_at)) ==
+	    -1) {
+		snprintf(err, errlen, "metrics: no memory");
+		return -1;
+	}
 	for (int i = 0; i < s->nworkers; i++) {
 		s->w[i].srv = s;
 		link_set_init(&s->w[i]);
+		metrics_wrap(&s->w[i].set);	/* §12 counters */
 		/* A stamped frame is at most max_frame after its prefix. */
 		if ((s->w[i].scratch = malloc(DLV_HDR + s->conf.max_frame +
 		    4)) == NULL) {
@@ -196,6 +204,7 @@ server_start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "pipe: cannot install hooks");
 		return -1;
 	}
+	metrics_observe(s->pipe);
 	if (iopool_start(&s->pool, s->base, &s->conf.listen, err,
 	    errlen) == -1)
 		return -1;
@@ -249,4 +258,5 @@ server_free(struct server *s)
 		SSL_CTX_free(s->ctx);
 	pipe_free(s->pipe);
 	table_free(s);
+	metrics_free();
 }

@@ -95,11 +95,12 @@ start() {
 	local name=$1 pf=$2; shift 2
 	printf '$ %s --listen 127.0.0.1:0 ... &\n' "$(basename "$1")"
 	"$@" --listen 127.0.0.1:0 --port-file "$pf" --ca "$work/pki/ca.crt" \
-		--crl "$work/pki/crl.pem" --log-level info 2> "$work/$name.log" &
+		--crl "$work/pki/crl.pem" --log-level info \
+		--admin 127.0.0.1:0 --admin-port-file "$pf.admin" 2> "$work/$name.log" &
 	pids="$pids $!"
-	for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.1; done
+	for _ in $(seq 100); do [ -s "$pf" ] && [ -s "$pf.admin" ] && break; sleep 0.1; done
 	[ -s "$pf" ] || { echo "demo: $name did not start" >&2; cat "$work/$name.log" >&2; exit 1; }
-	echo "$name (pid $!) listens on 127.0.0.1:$(cat "$pf")"
+	echo "$name (pid $!) listens on 127.0.0.1:$(cat "$pf"), admin API on 127.0.0.1:$(cat "$pf.admin")"
 }
 start platform "$work/pport" "$platform" --cert "$work/pki/00000000.crt" \
 	--key "$work/pki/00000000.key" --audit "$work/platform.audit" \
@@ -186,7 +187,24 @@ sed 's/^/  /' "$work/sender.out"
 [ "$rc" = 0 ] || { echo "demo: no delivered receipt" >&2; exit 1; }
 run "$ctl" --registry "$work/reg.db" store list
 
-step "12. Stop the federation (SIGTERM: Logout to every peer, exit 0)"
+step "12. The admin API (§12): status and links of each server, a few metrics"
+"$dev" listen "${d2[@]}" --count 1 --timeout 3000 > /dev/null 2>&1 &
+listener=$!
+sleep 0.5
+for s in platform:pport domain1:port domain2:port2; do
+	url="http://127.0.0.1:$(cat "$work/${s#*:}.admin")"
+	printf '\n-- %s\n' "${s%%:*}"
+	run "$ctl" --server "$url" status
+	run "$ctl" --server "$url" links
+done
+url="http://127.0.0.1:$(cat "$work/port.admin")"
+printf '$ curl -s %s/metrics | grep ...\n' "$url"
+curl -s "$url/metrics" | grep -E '^nap_(messages_total\{class="application"|logins_total|links|route_latency_seconds_(count|sum)|bytes_total|store_messages|audit_queued_bytes)'
+kill "$listener" 2>/dev/null || true
+wait "$listener" 2>/dev/null || true
+listener=
+
+step "13. Stop the federation (SIGTERM: Logout to every peer, exit 0)"
 for p in $pids; do kill -TERM "$p"; done
 for p in $pids; do
 	rc=0
@@ -197,7 +215,7 @@ pids=
 echo "all three exited with status 0; domain 1's log:"
 sed 's/^/  /' "$work/domain1.log"
 
-step "13. The audit trail (§8): one message across domain 1, the platform and domain 2"
+step "14. The audit trail (§8): one message across domain 1, the platform and domain 2"
 run "$audit" trace --from 00010001 --seq "$cross_seq" "$work/domain1.audit" \
 	"$work/platform.audit" "$work/domain2.audit"
 run "$audit" verify "$work/domain1.audit" "$work/platform.audit" "$work/domain2.audit"
@@ -210,7 +228,7 @@ run "$audit" verify "$work/platform-edited.audit" || rc=$?
 [ "$rc" = 1 ] || { echo "demo: verify did not catch the edit (exit $rc)" >&2; exit 1; }
 printf 'exit status 1: the edited record is named\n'
 
-step "14. How fast the parser is on this machine (make bench for more)"
+step "15. How fast the parser is on this machine (make bench for more)"
 "$build/test/bench_envelope" 0.3 | head -3
 
 printf '\nDemo done. Everything it made is in %s.\n' "$work"

@@ -24,6 +24,7 @@ void	init_platform_tests(void);
 void	init_federation_tests(void);
 void	init_ops_tests(void);
 void	init_serverlink_tests(void);
+void	init_admin_tests(void);
 
 int
 main(void)
@@ -46,6 +47,7 @@ main(void)
 	init_federation_tests();
 	init_ops_tests();
 	init_serverlink_tests();
+	init_admin_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "integration: registering tests: %s\n",
 		    CU_get_error_msg());

@@ -31,6 +31,7 @@
 #include <openssl/x509.h>
 
 #include "boot.h"		/* NAP_VERSION */
+#include "ctl_server.h"
 #include "ctl_store.h"
 #include "envelope.h"
 #include "registry.h"
@@ -233,6 +234,10 @@ usage(FILE *f)
 	    "[ARGS]\n       nap-ctl -h | --help | --version\n");
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(f, "       nap-ctl %s\n", cmds[i].usage);
+	fprintf(f, "       nap-ctl --server URL [--cert FILE --key FILE --ca "
+	    "FILE] [--json]\n"
+	    "               status | links | kick CODE | reload | "
+	    "drain [--deadline S]\n");
 	fprintf(f, "The registry is --registry FILE or $NAP_REGISTRY; the "
 	    "message store is --store FILE,\nelse the file beside the "
 	    "registry (registry.db -> registry-store.db).\nCODE is 8 hex "
@@ -1186,6 +1191,8 @@ main(int argc, char **argv)
 	unsigned extra;
 	int ch, nops, rc, flags;
 
+	if (ctl_server_wanted(argc, argv))	/* the admin API (§12) */
+		return ctl_server_main(argc, argv);
 	memset(&c, 0, sizeof(c));
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
