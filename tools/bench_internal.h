@@ -74,6 +74,7 @@ struct bench {
 	enum bench_phase phase;
 	struct bench_hist lat;
 	uint64_t	 sent, received, errors;
+	uint64_t	 stale;		/* an earlier run's, delivered again */
 	uint64_t	 delivered, stored, unknown;	/* receipts (--ack) */
 	int		*refill;	/* devices credited since the last turn */
 	int		 nrefill;

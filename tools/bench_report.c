@@ -275,8 +275,8 @@ report_text(struct bench *b)
 		    "rate_target=%.0f sent=%llu recv=%llu lost=%llu rate=%.0f "
 		    "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f conn_s=%.3f "
 		    "errors=%llu closed=%d delivered=%llu stored=%llu "
-		    "unknown=%llu lg_cpu=%.0f srv_cpu=%.0f srv_rss_mib=%.1f "
-		    "spread=%d\n", b->t2 ? 2 : 1, b->n, b->m, b->w, b->p,
+		    "unknown=%llu stale=%llu lg_cpu=%.0f srv_cpu=%.0f "
+		    "srv_rss_mib=%.1f spread=%d\n", b->t2 ? 2 : 1, b->n, b->m, b->w, b->p,
 		    b->ack, b->rate, (unsigned long long)b->sent,
 		    (unsigned long long)b->received, (unsigned long long)(want >
 		    b->received ? want - b->received : 0), load > 0 ?
@@ -285,7 +285,8 @@ report_text(struct bench *b)
 		    secs(b->t0, b->t_on), (unsigned long long)b->errors,
 		    b->closed, (unsigned long long)b->delivered,
 		    (unsigned long long)b->stored,
-		    (unsigned long long)b->unknown, load > 0 ?
+		    (unsigned long long)b->unknown,
+		    (unsigned long long)b->stale, load > 0 ?
 		    100 * (b->cpu1 - b->cpu0) / load : 0, cpu, hwm / 1024.0,
 		    b->spread);
 	for (int k = 0; k < b->nproc; k++) {
@@ -312,7 +313,7 @@ report_json(struct bench *b)
 	    "\"received\":%llu,\"lost\":%llu,\"msgs_per_s\":%.0f,"
 	    "\"latency_ms\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
 	    "\"errors\":%llu,\"receipts\":{\"delivered\":%llu,\"stored\":%llu,"
-	    "\"unknown\":%llu},\"client\":{\"cpu_pct\":%.1f,\"rss0_kb\":%ld,"
+	    "\"unknown\":%llu},\"stale\":%llu,\"client\":{\"cpu_pct\":%.1f,\"rss0_kb\":%ld,"
 	    "\"rss_kb\":%ld,\"kb_per_device\":%ld},",
 	    b->idle ? "idle" : b->rate > 0 ? "paced" : "closed",
 	    b->t2 ? 2 : 1, b->n, b->idle ? 0 : b->m, b->w, b->p,
@@ -325,7 +326,8 @@ report_json(struct bench *b)
 	    bench_hist_ms(&b->lat, .5), bench_hist_ms(&b->lat, .99),
 	    bench_hist_ms(&b->lat, 1), (unsigned long long)b->errors,
 	    (unsigned long long)b->delivered, (unsigned long long)b->stored,
-	    (unsigned long long)b->unknown, load > 0 ? 100 * (b->cpu1 -
+	    (unsigned long long)b->unknown, (unsigned long long)b->stale,
+	    load > 0 ? 100 * (b->cpu1 -
 	    b->cpu0) / load : 0, b->self_rss0_kb, b->self_rss_kb,
 	    per_device(b->self_rss_kb, b->self_rss0_kb, b->n));
 	printf("\"servers\":{\"cpu_pct\":%.1f,\"rss0_kb\":%ld,\"rss_kb\":%ld,"

@@ -241,6 +241,12 @@ on_msg(struct nap *n, const struct nap_msg *m, void *arg)
 	    (t = memmem(p, len, "t=\"", 3)) == NULL)
 		return;
 	sent_us = strtoll(t + 3, NULL, 10);
+	if (sent_us < b->t0) {
+		/* An earlier run's, unconfirmed then, delivered again now
+		 * (§5): not part of this one. */
+		b->stale++;
+		return;
+	}
 	bench_hist_add(&b->lat, (uint32_t)(mono_us() - sent_us));
 	b->received++;
 	d->received++;
@@ -296,6 +302,8 @@ on_state(struct nap *n, enum nap_state st, int err, void *arg)
 	struct bench *b = d->b;
 
 	(void)err;
+	if (b->phase == BENCH_DONE)
+		return;		/* teardown's logouts */
 	if (st == NAP_ST_ONLINE && !d->online) {
 		d->online = 1;
 		b->online++;
@@ -524,11 +532,18 @@ run_phase(struct bench *b)
 	b->phase = BENCH_DONE;
 }
 
+/*
+ * Logs every device out (§5): what each received is confirmed first, so
+ * that the next run does not get it again from the store.
+ */
 static void
 teardown(struct bench *b)
 {
-	for (int i = 0; b->d != NULL && i < b->n; i++)
+	for (int i = 0; b->d != NULL && i < b->n; i++) {
+		if (b->d[i].n != NULL && b->d[i].online && !b->d[i].closed)
+			(void)nap_close(b->d[i].n, 1000);
 		nap_free(b->d[i].n);
+	}
 	bench_loop_free(b);
 	free(b->d);
 	free(b->refill);
