@@ -8,7 +8,9 @@
 #   - closed loop, T1 and T2: Mosquitto QoS 0 (its TLS bridge in T2), the
 #     relay, NAP (the shared loadgen's nap client, as nap-t1.sh and
 #     nap-t2.sh run it);
-#   - acknowledged, T1: Mosquitto QoS 1 against nap-bench --ack;
+#   - acknowledged, T1: Mosquitto QoS 1 against nap-bench --ack (and
+#     nap-bench without --ack: libnap's client costs more CPU than the
+#     shared loadgen's, on the same 2 cores as the server);
 #   - paced, T1: the three at RATE msgs/s, half the lowest T1 peak of the
 #     sitting unless --rate says, for latency below saturation.
 # N devices (default 200), M = 200000/N messages each (env M overrides).
@@ -109,6 +111,7 @@ for r in $(seq "$R"); do
 	run nap-T2 nap2
 	run mosq1-T1 shared QOS=1 ./run.sh mosquitto T1
 	run napack-T1 nap1 CLIENT=nap-bench NB_FLAGS=--ack
+	run napbench-T1 nap1 CLIENT=nap-bench
 done
 
 # Paced: one rate for all, under every system's peak.
@@ -157,6 +160,7 @@ table() {
 		p99_ms max_ms
 	lat mosq1-T1 "Mosquitto QoS 1"
 	lat napack-T1 "NAP (nap-bench --ack)"
+	lat napbench-T1 "NAP (nap-bench, no Ack)"
 	printf '%-30s %10s\n' "NAP / Mosquitto QoS 1" \
 		"$(ratio "$(median napack-T1 rate)" "$(median mosq1-T1 rate)")"
 	echo
