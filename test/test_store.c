@@ -934,14 +934,36 @@ test_samples(void)
 	    "etc/nap-platform.conf passes nap-platform -n");
 }
 
-/* nap-bench against a real domain: every message arrives (exit 0). */
+/* The first len - 1 bytes of file path, NUL-terminated, in buf: its
+ * length, or -1. */
+static long
+bench_out(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return (long)n;
+}
+
+/*
+ * nap-bench against a real domain: every message arrives (exit 0); then
+ * its --json object holds the figures, the server PID's among them.
+ */
 static void
 test_nap_bench(void)
 {
 	struct itest_server srv;
-	char reg[PATH_MAX], bin[PATH_MAX], server[32];
+	char reg[PATH_MAX], bin[PATH_MAX], server[32], pid[16], out[PATH_MAX];
+	char buf[4096], want[64];
 	const char *argv[] = { bin, "-s", server, "-d", itest.pki, "-n", "20",
 	    "-m", "50", "-D", "60", NULL };
+	const char *json[] = { bin, "-s", server, "-d", itest.pki, "-n", "20",
+	    "-m", "50", "-D", "60", "--json", "-q", "--pid", pid, NULL };
 	int rc;
 
 	memset(&srv, 0, sizeof(srv));
@@ -951,9 +973,73 @@ test_nap_bench(void)
 		return;
 	itest_fmt(bin, sizeof(bin), "%s/tools/nap-bench", itest.build);
 	itest_fmt(server, sizeof(server), "127.0.0.1:%d", srv.port);
+	itest_fmt(pid, sizeof(pid), "%ld", (long)srv.pid);
+	itest_fmt(out, sizeof(out), "%s/bench.json", itest.work);
 	rc = itest_run(argv);
 	IT_ASSERT(rc == 0, "nap-bench -n 20 -m 50: exit %d (its line is in "
 	    "the commands log)", rc);
+	(void)remove(out);
+	rc = itest_run_out(json, out);
+	IT_ASSERT(rc == 0, "nap-bench --json: exit %d (see %s)", rc, out);
+	if (IT_ASSERT(bench_out(out, buf, sizeof(buf)) > 0, "%s", out)) {
+		itest_fmt(want, sizeof(want), "\"pids\":[{\"pid\":%s,", pid);
+		IT_ASSERT(buf[0] == '{' && strchr(buf, '\n') ==
+		    buf + strlen(buf) - 1 && buf[strlen(buf) - 2] == '}',
+		    "one JSON object on one line: %s", buf);
+		IT_ASSERT(strstr(buf, "\"mode\":\"closed\"") != NULL &&
+		    strstr(buf, "\"received\":1000,") != NULL &&
+		    strstr(buf, "\"lost\":0,") != NULL &&
+		    strstr(buf, "\"latency_ms\":{\"p50\":") != NULL,
+		    "the counts: %s", buf);
+		IT_ASSERT(strstr(buf, want) != NULL && strstr(buf,
+		    "\"readable\":true") != NULL, "the server's figures: %s",
+		    buf);
+	}
+	IT_ASSERT(itest_server_stop(&srv) == 0, "SIGTERM: status 0");
+}
+
+/*
+ * nap-bench --idle: 5 devices, each from its own source address
+ * (--spread), held 4 s by a domain whose heartbeat times a silent link
+ * out after 2 s: only libnap's heartbeats keep them; the server's VmRSS
+ * before and after is reported.
+ */
+static void
+test_nap_bench_idle(void)
+{
+	struct itest_server srv;
+	char reg[PATH_MAX], bin[PATH_MAX], server[32], pid[16], out[PATH_MAX];
+	char buf[4096];
+	const char *hb[] = { "--heartbeat-interval", "1",
+	    "--heartbeat-timeout", "2", NULL };
+	const char *argv[] = { bin, "--idle", "--duration", "4", "--spread",
+	    "-s", server, "-d", itest.pki, "-n", "5", "--json", "-q", "--pid",
+	    pid, NULL };
+	int rc;
+
+	memset(&srv, 0, sizeof(srv));
+	if (itest_registry_new("bench-idle", reg, sizeof(reg)) == -1 ||
+	    !IT_ASSERT(itest_server_start(&srv, "bench-idle", reg, hb, false)
+	    == 0, "nap-domain starts"))
+		return;
+	itest_fmt(bin, sizeof(bin), "%s/tools/nap-bench", itest.build);
+	itest_fmt(server, sizeof(server), "127.0.0.1:%d", srv.port);
+	itest_fmt(pid, sizeof(pid), "%ld", (long)srv.pid);
+	itest_fmt(out, sizeof(out), "%s/bench-idle.json", itest.work);
+	(void)remove(out);
+	rc = itest_run_out(argv, out);
+	IT_ASSERT(rc == 0, "nap-bench --idle: exit %d (see %s)", rc, out);
+	if (IT_ASSERT(bench_out(out, buf, sizeof(buf)) > 0, "%s", out)) {
+		IT_ASSERT(strstr(buf, "\"mode\":\"idle\"") != NULL &&
+		    strstr(buf, "\"online\":5,\"closed\":0,") != NULL &&
+		    strstr(buf, "\"sent\":0,") != NULL &&
+		    strstr(buf, "\"spread\":true") != NULL,
+		    "5 held, nothing sent: %s", buf);
+		IT_ASSERT(strstr(buf, "\"rss0_kb\":0,") == NULL &&
+		    strstr(buf, "\"readable\":true") != NULL &&
+		    strstr(buf, "\"kb_per_device\":") != NULL,
+		    "the server's VmRSS before and after: %s", buf);
+	}
 	IT_ASSERT(itest_server_stop(&srv) == 0, "SIGTERM: status 0");
 }
 
@@ -989,8 +1075,10 @@ init_store_tests(void)
 	CU_add_test(s, "SIGTERM: exit status 0", test_1t_stop);
 	s = CU_add_suite("tools", NULL, NULL);
 	CU_add_test(s, "etc/*.conf pass the servers' -n", test_samples);
-	CU_add_test(s, "nap-bench: 20 devices x 50 messages, all arrive",
-	    test_nap_bench);
+	CU_add_test(s, "nap-bench: 20 devices x 50 messages, all arrive; "
+	    "--json", test_nap_bench);
+	CU_add_test(s, "nap-bench --idle --spread: heartbeats hold 5 links "
+	    "past the timeout", test_nap_bench_idle);
 	s = CU_add_suite("store: audit", au_init, au_clean);
 	CU_add_test(s, "a stored message's audit trail, chained",
 	    test_audit_trail);

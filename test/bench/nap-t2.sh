@@ -7,7 +7,8 @@
 # result line.  Starts and stops its own servers.
 set -euo pipefail
 bench=$(cd "$1" && pwd); build=$(cd "$2" && pwd); shift 2
-N=${N:-200}; M=${M:-$((200000 / N))}
+N=${N:-200}; M=${M:-$((200000 / N))}; W=${W:-8}; RATE=${RATE:-0}; P=${P:-200}
+ulimit -n "$(ulimit -Hn)"	# 2000 devices need more than 1024 descriptors
 half=$(printf '%04X' $(( (N + 1) / 2 )))
 work=$(mktemp -d /tmp/nap-t2.XXXXXX)
 pids=
@@ -40,4 +41,4 @@ sleep 0.5	# the uplinks log in and hear the other region is up
 set -- $pids
 "$bench/loadgen" -b nap -T 2 -s "127.0.0.1:$(cat "$work/0001.port")" \
 	-S "127.0.0.1:$(cat "$work/0002.port")" -d "$c" -n "$N" -m "$M" \
-	-P "$2" -P "$3" -P "$ppid" 2>&1 | tail -1
+	-w "$W" -r "$RATE" -p "$P" -P "$2" -P "$3" -P "$ppid" 2>&1 | tail -1
