@@ -13,6 +13,8 @@
 #include <event2/bufferevent.h>
 #include <openssl/ssl.h>
 
+#define TLSBEV_READ	1024	/* bytes the filter reads at a time */
+
 /*
  * A server-side (accepting) TLS filter over fd with ssl; input held up
  * to hiwat bytes (§2: one frame plus a read).  On success the buffer
