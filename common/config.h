@@ -157,6 +157,19 @@ void	conf_usage(const struct conf_key *keys, const char *prog, FILE *fp);
  */
 void	conf_dump(const struct conf_key *keys, const void *dst, FILE *fp);
 
+/*
+ * SIGHUP (reconf.c): the configuration read again as at the start (the
+ * -f file, then argc/argv over it) and compared key by key with *run (a
+ * struct of size bytes).  A key named in live (NULL-terminated) that
+ * changed takes its new value, which the caller then applies; any other
+ * change is logged "KEY changed: needs restart" and the running value
+ * kept.  Returns how many live keys changed, or -1 with err when the
+ * file cannot be read or is invalid (then nothing changes).
+ */
+int	conf_reload(const struct conf_key *keys, void *run, size_t size,
+	    const char *const *live, int argc, char **argv, char *err,
+	    size_t errlen);
+
 /* Free what the table's fields hold and leave them unset; idempotent. */
 void	conf_free(const struct conf_key *keys, void *dst);
 /* The directory of a file the server will write exists and is writable

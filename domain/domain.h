@@ -163,6 +163,10 @@ struct worker {
 };
 
 struct server {
+	/* How it was started, for SIGHUP's re-read (conf_reload). */
+	const struct conf_key	*keys;
+	int			 argc;
+	char			**argv;
 	struct dconf		 conf;
 	uint32_t		 code;		/* RRRR0000, from the cert */
 	uint16_t		 region;

@@ -214,6 +214,9 @@ main(int argc, char **argv)
 	    check_conf_cb, s };
 
 	boot(&b, argc, argv);
+	s->keys = dkeys;		/* SIGHUP reads them again (server_reload) */
+	s->argc = argc;
+	s->argv = argv;
 	/* §3: a message a server creates carries its token, new each start. */
 	frame_token(s->token);
 	pthread_mutex_init(&s->ctx_mu, NULL);

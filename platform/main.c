@@ -171,6 +171,9 @@ main(int argc, char **argv)
 	    check_conf_cb, s };
 
 	boot(&b, argc, argv);
+	s->keys = pkeys;		/* SIGHUP reads them again (server_reload) */
+	s->argc = argc;
+	s->argv = argv;
 	/* §3: a message a server creates carries its token, new each start. */
 	frame_token(s->token);
 	/* §8: before the workers start, so that every message is on record. */

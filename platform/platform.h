@@ -122,6 +122,10 @@ struct dev_ent {
 };
 
 struct server {
+	/* How it was started, for SIGHUP's re-read (conf_reload). */
+	const struct conf_key	*keys;
+	int			 argc;
+	char			**argv;
 	struct pconf		 conf;
 	uint32_t		 code;		/* 00000000, from the cert */
 	char			 token[17];	/* this run's SessionId */

@@ -225,14 +225,25 @@ server_stop(struct server *s)
 }
 
 /* SIGHUP: a new TLS context (certificates and CRL) for new links. */
+/* Keys a SIGHUP applies; others that changed are logged as needing a
+ * restart (conf_reload). */
+static const char *const live_keys[] = { "log-level", "cert", "key", "ca",
+    "crl", NULL };
+
 void
 server_reload(struct server *s)
 {
-	struct tls_files f = { s->conf.cert, s->conf.key, s->conf.ca,
-	    s->conf.crl };
+	struct tls_files f;
 	char err[512];
 	SSL_CTX *nctx, *old;
 
+	if (s->keys != NULL && conf_reload(s->keys, &s->conf, sizeof(s->conf),
+	    live_keys, s->argc, s->argv, err, sizeof(err)) == -1)
+		log_warnx("reload: configuration kept: %s", err);
+	log_setlevel(s->conf.log_level);
+	/* After the re-read: the files may have new names. */
+	f = (struct tls_files){ s->conf.cert, s->conf.key, s->conf.ca,
+	    s->conf.crl };
 	if ((nctx = tls_server_ctx(&f, err, sizeof(err))) == NULL) {
 		log_warnx("reload: keeping the old certificates: %s", err);
 		return;

@@ -30,6 +30,8 @@ static int	run_capture(const char *const [], const char *, char *,
 		    size_t);
 static unsigned	count_str(const char *, const char *);
 static bool	tcp_poke(int);
+static bool	write_file(const char *, const char *);
+static bool	log_waits(const struct itest_server *, const char *);
 
 /* How many times needle occurs in s. */
 static unsigned
@@ -301,6 +303,67 @@ test_link_log(void)
 	IT_ASSERT(itest_server_stop(&a) == 0, "SIGTERM: status 0");
 }
 
+static bool
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	bool ok = f != NULL && fputs(text, f) >= 0;
+
+	if (f != NULL && fclose(f) != 0)
+		ok = false;
+	return ok;
+}
+
+/* Waits (bounded) until the server's log holds what. */
+static bool
+log_waits(const struct itest_server *a, const char *what)
+{
+	for (int i = 0; i < 100; i++) {
+		if (itest_log_count(a, 0, what) > 0)
+			return true;
+		itest_sleep_ms(100);
+	}
+	return false;
+}
+
+/*
+ * SIGHUP reads the configuration file again: a live key (log-level)
+ * takes its new value, a key that needs a restart (max-frame) is logged
+ * as such and kept, a broken file changes nothing.
+ */
+static void
+test_reload_conf(void)
+{
+	struct itest_server a;
+	char reg[PATH_MAX], conf[PATH_MAX];
+	const char *extra[] = { "-f", conf, NULL };
+
+	memset(&a, 0, sizeof(a));
+	itest_fmt(conf, sizeof(conf), "%s/reconf.conf", itest.work);
+	if (itest_registry_new("reconf", reg, sizeof(reg)) == -1 ||
+	    !IT_ASSERT(write_file(conf, "log-level warn\nmax-frame 1M\n"),
+	    "write %s", conf) || !IT_ASSERT(itest_server_start(&a, "reconf",
+	    reg, extra, false) == 0, "nap-domain -f starts"))
+		return;
+	IT_ASSERT(write_file(conf, "log-level info\nmax-frame 2M\n"),
+	    "rewrite %s", conf);
+	IT_ASSERT(itest_server_signal(&a, SIGHUP) == 0, "kill -HUP");
+	IT_ASSERT(log_waits(&a, "reload: log-level changed"), "the new "
+	    "log-level is taken (%s)", a.log);
+	IT_ASSERT(log_waits(&a, "max-frame changed: needs restart"),
+	    "max-frame is logged as needing a restart (%s)", a.log);
+	/* info now: the reload's own info line is written. */
+	IT_ASSERT(log_waits(&a, "certificates, CRL and registry re-read"),
+	    "info lines written after the change (%s)", a.log);
+	IT_ASSERT(write_file(conf, "log-level info\nno-such-key 1\n"),
+	    "break %s", conf);
+	IT_ASSERT(itest_server_signal(&a, SIGHUP) == 0, "kill -HUP");
+	IT_ASSERT(log_waits(&a, "reload: configuration kept"), "a broken "
+	    "file keeps the running configuration (%s)", a.log);
+	IT_ASSERT(itest_server_stop(&a) == 0, "still running; SIGTERM: "
+	    "status 0");
+}
+
 void
 init_ops_tests(void)
 {
@@ -318,4 +381,8 @@ init_ops_tests(void)
 	s = CU_add_suite("ops: link log", NULL, NULL);
 	CU_add_test(s, "logins, refusals and failed handshakes logged with "
 	    "the peer's address, a flood cut to a rate", test_link_log);
+	s = CU_add_suite("ops: reload", NULL, NULL);
+	CU_add_test(s, "SIGHUP re-reads the file: live keys change, others "
+	    "need a restart, a broken file changes nothing",
+	    test_reload_conf);
 }
