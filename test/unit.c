@@ -9,7 +9,13 @@
 
 void	init_code_tests(void);
 void	init_frame_tests(void);
-void	init_envelope_tests(void);
+void	init_envelope_header_tests(void);
+void	init_envelope_doc_tests(void);
+void	init_envelope_valid_tests(void);
+void	init_envelope_build_tests(void);
+void	init_envelope_params_tests(void);
+void	init_envelope_reuse_tests(void);
+void	init_envelope_splice_tests(void);
 void	init_config_tests(void);
 void	init_registry_tests(void);
 void	init_libnap_tests(void);
@@ -28,7 +34,13 @@ main(void)
 	}
 	init_code_tests();
 	init_frame_tests();
-	init_envelope_tests();
+	init_envelope_header_tests();
+	init_envelope_doc_tests();
+	init_envelope_valid_tests();
+	init_envelope_build_tests();
+	init_envelope_params_tests();
+	init_envelope_reuse_tests();
+	init_envelope_splice_tests();
 	init_config_tests();
 	init_registry_tests();
 	init_libnap_tests();
