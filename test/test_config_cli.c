@@ -199,26 +199,26 @@ test_cli_errors(void)
 	conf_free(tc_keys, &c);
 }
 
+/* -h wins over anything else, and reads no file. */
 static void
 test_cli_help(void)
 {
+	static const char *const args[][5] = {
+		{ "-f", "/nonexistent/x.conf", "-h", "--bogus", NULL },
+		{ "--help", NULL },
+		{ "-nh", NULL },
+	};
 	struct tconf c;
 	struct conf_cli cli;
 	char err[256];
+	size_t i;
 
-	/* -h wins and reads no file. */
-	CU_ASSERT_EQUAL(tc_run_args(&c, &cli, err, sizeof(err),
-	    "-f", "/nonexistent/x.conf", "-h", "--bogus", NULL), 0);
-	CU_ASSERT_EQUAL(cli.help, 1);
-	conf_free(tc_keys, &c);
-	CU_ASSERT_EQUAL(tc_run_args(&c, &cli, err, sizeof(err),
-	    "--help", NULL), 0);
-	CU_ASSERT_EQUAL(cli.help, 1);
-	conf_free(tc_keys, &c);
-	CU_ASSERT_EQUAL(tc_run_args(&c, &cli, err, sizeof(err),
-	    "-nh", NULL), 0);
-	CU_ASSERT_EQUAL(cli.help, 1);
-	conf_free(tc_keys, &c);
+	for (i = 0; i < NELEM(args); i++) {
+		CU_ASSERT_EQUAL(tc_run_args(&c, &cli, err, sizeof(err),
+		    args[i][0], args[i][1], args[i][2], args[i][3], NULL), 0);
+		CU_ASSERT_EQUAL(cli.help, 1);
+		conf_free(tc_keys, &c);
+	}
 }
 
 static void

@@ -14,6 +14,8 @@
 static void	test_defaults(void);
 static void	test_sizes(void);
 static void	test_addresses(void);
+static void	show_key(const struct tconf *, const char *, char *,
+		    size_t);
 static void	test_conf_set(void);
 static void	test_bad_table(void);
 
@@ -170,48 +172,67 @@ test_addresses(void)
 	conf_free(tc_keys, &c);
 }
 
+/*
+ * conf_set, one call after another on one struct: rc, the message when
+ * refused (err), and what the key reads afterwards (want, show_key).
+ */
+static const struct {
+	const char	*key, *val;
+	int		 rc;
+	const char	*err;	/* NULL: not checked */
+	const char	*want;	/* NULL: not checked */
+} set_cases[] = {
+	{ "nope", "1", -1, "unknown key 'nope'", NULL },
+	{ "heartbeat-interval", "0", -1,
+	    "heartbeat-interval: 0 is below the minimum 1", NULL },
+	{ "heartbeat-interval", "abc", -1,
+	    "heartbeat-interval: not a number: 'abc'", NULL },
+	{ "heartbeat-interval", "+7", 0, NULL, "7" },
+	{ "syslog", NULL, 0, NULL, "1" },
+	{ "syslog", "false", 0, NULL, "0" },
+	{ "cert", NULL, -1, "cert: missing value", NULL },
+	/* A string replaces; a list appends. */
+	{ "cert", "a", 0, NULL, NULL },
+	{ "cert", "b", 0, NULL, "b" },
+	{ "platform", "p:1", 0, NULL, NULL },
+	{ "platform", "p:2", 0, NULL, "2" },
+};
+
+/* What key reads in c, as set_cases writes it. */
+static void
+show_key(const struct tconf *c, const char *key, char *buf, size_t len)
+{
+	if (strcmp(key, "heartbeat-interval") == 0)
+		snprintf(buf, len, "%ld", c->hb_interval);
+	else if (strcmp(key, "syslog") == 0)
+		snprintf(buf, len, "%d", c->syslog);
+	else if (strcmp(key, "cert") == 0)
+		snprintf(buf, len, "%s", c->cert ? c->cert : "(null)");
+	else if (strcmp(key, "platform") == 0)
+		snprintf(buf, len, "%zu", c->platforms.n);
+	else
+		snprintf(buf, len, "?");
+}
+
 static void
 test_conf_set(void)
 {
 	struct tconf c;
-	char err[256];
+	char err[256], got[256];
+	size_t i;
 
 	memset(&c, 0, sizeof(c));
 	CU_ASSERT_EQUAL_FATAL(conf_init(tc_keys, &c, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "nope", "1", err, sizeof(err)),
-	    -1);
-	CU_ASSERT_STRING_EQUAL(err, "unknown key 'nope'");
-	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "heartbeat-interval", "0", err,
-	    sizeof(err)), -1);
-	CU_ASSERT_STRING_EQUAL(err,
-	    "heartbeat-interval: 0 is below the minimum 1");
-	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "heartbeat-interval", "abc",
-	    err, sizeof(err)), -1);
-	CU_ASSERT_STRING_EQUAL(err,
-	    "heartbeat-interval: not a number: 'abc'");
-	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "heartbeat-interval", "+7", err,
-	    sizeof(err)), 0);
-	CU_ASSERT_EQUAL(c.hb_interval, 7);
-	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "syslog", NULL, err,
-	    sizeof(err)), 0);
-	CU_ASSERT_EQUAL(c.syslog, 1);
-	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "syslog", "false", err,
-	    sizeof(err)), 0);
-	CU_ASSERT_EQUAL(c.syslog, 0);
-	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "cert", NULL, err,
-	    sizeof(err)), -1);
-	CU_ASSERT_STRING_EQUAL(err, "cert: missing value");
-	/* A string replaces; a list appends. */
-	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "cert", "a", err, sizeof(err)),
-	    0);
-	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "cert", "b", err, sizeof(err)),
-	    0);
-	CU_ASSERT_STRING_EQUAL(c.cert, "b");
-	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "platform", "p:1", err,
-	    sizeof(err)), 0);
-	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "platform", "p:2", err,
-	    sizeof(err)), 0);
-	CU_ASSERT_EQUAL(c.platforms.n, 2);
+	for (i = 0; i < NELEM(set_cases); i++) {
+		CU_ASSERT_EQUAL(conf_set(tc_keys, &c, set_cases[i].key,
+		    set_cases[i].val, err, sizeof(err)), set_cases[i].rc);
+		if (set_cases[i].err != NULL)
+			CU_ASSERT_STRING_EQUAL(err, set_cases[i].err);
+		if (set_cases[i].want == NULL)
+			continue;
+		show_key(&c, set_cases[i].key, got, sizeof(got));
+		CU_ASSERT_STRING_EQUAL(got, set_cases[i].want);
+	}
 	/* err may be NULL. */
 	CU_ASSERT_EQUAL(conf_set(tc_keys, &c, "nope", "1", NULL, 0), -1);
 	conf_free(tc_keys, &c);

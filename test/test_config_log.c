@@ -27,22 +27,36 @@ static void	test_log_levels(void);
 static void	test_log_truncate(void);
 static void	test_log_threads(void);
 
+/* Level names both ways: only the four of log.h, lower case. */
 static void
 test_level_parse(void)
 {
-	CU_ASSERT_EQUAL(log_level_parse("error"), LOG_ERR);
-	CU_ASSERT_EQUAL(log_level_parse("warn"), LOG_WARNING);
-	CU_ASSERT_EQUAL(log_level_parse("info"), LOG_INFO);
-	CU_ASSERT_EQUAL(log_level_parse("debug"), LOG_DEBUG);
-	CU_ASSERT_EQUAL(log_level_parse("warning"), -1);
-	CU_ASSERT_EQUAL(log_level_parse("INFO"), -1);
-	CU_ASSERT_EQUAL(log_level_parse(""), -1);
-	CU_ASSERT_EQUAL(log_level_parse("crit"), -1);
-	CU_ASSERT_EQUAL(log_level_parse(NULL), -1);
-	CU_ASSERT_STRING_EQUAL(log_level_name(LOG_WARNING), "warn");
-	CU_ASSERT_STRING_EQUAL(log_level_name(LOG_ERR), "error");
-	CU_ASSERT_STRING_EQUAL(log_level_name(99), "?");
-	CU_ASSERT_STRING_EQUAL(log_level_name(-1), "?");
+	static const struct {
+		const char	*name;
+		int		 level;
+	} parse[] = {
+		{ "error", LOG_ERR },
+		{ "warn", LOG_WARNING },
+		{ "info", LOG_INFO },
+		{ "debug", LOG_DEBUG },
+		{ "warning", -1 },
+		{ "INFO", -1 },
+		{ "", -1 },
+		{ "crit", -1 },
+		{ NULL, -1 },
+	}, names[] = {
+		{ "warn", LOG_WARNING },
+		{ "error", LOG_ERR },
+		{ "?", 99 },
+		{ "?", -1 },
+	};
+	size_t i;
+
+	for (i = 0; i < NELEM(parse); i++)
+		CU_ASSERT_EQUAL(log_level_parse(parse[i].name), parse[i].level);
+	for (i = 0; i < NELEM(names); i++)
+		CU_ASSERT_STRING_EQUAL(log_level_name(names[i].level),
+		    names[i].name);
 }
 
 static void
