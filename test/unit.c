@@ -9,8 +9,18 @@
 
 void	init_code_tests(void);
 void	init_frame_tests(void);
-void	init_envelope_tests(void);
-void	init_config_tests(void);
+void	init_envelope_header_tests(void);
+void	init_envelope_doc_tests(void);
+void	init_envelope_valid_tests(void);
+void	init_envelope_build_tests(void);
+void	init_envelope_params_tests(void);
+void	init_envelope_reuse_tests(void);
+void	init_envelope_splice_tests(void);
+void	init_config_keys_tests(void);
+void	init_config_file_tests(void);
+void	init_config_cli_tests(void);
+void	init_config_log_tests(void);
+void	init_config_daemon_tests(void);
 void	init_registry_tests(void);
 void	init_libnap_tests(void);
 void	init_audit_tests(void);
@@ -28,8 +38,18 @@ main(void)
 	}
 	init_code_tests();
 	init_frame_tests();
-	init_envelope_tests();
-	init_config_tests();
+	init_envelope_header_tests();
+	init_envelope_doc_tests();
+	init_envelope_valid_tests();
+	init_envelope_build_tests();
+	init_envelope_params_tests();
+	init_envelope_reuse_tests();
+	init_envelope_splice_tests();
+	init_config_keys_tests();
+	init_config_file_tests();
+	init_config_cli_tests();
+	init_config_log_tests();
+	init_config_daemon_tests();
 	init_registry_tests();
 	init_libnap_tests();
 	init_audit_tests();

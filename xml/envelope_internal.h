@@ -12,7 +12,7 @@
  * The parameters as a libxml2 element node (xmlNodePtr), parsed on first
  * use and owned by the message; NULL when the message has none.  Code
  * outside xml/ reads parameters through proto.h; the codec's own tests
- * (test/test_envelope.c) look at the tree itself.
+ * (test/test_envelope_*.c) look at the tree itself.
  */
 void	*env_msg_parameters_node(struct env_msg *);
 
