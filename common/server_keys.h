@@ -39,6 +39,8 @@
 	    68719476736L,						\
 	    "bytes of incomplete frames held across all links (§2)" },	\
 	{ "syslog", CONF_BOOL, offsetof(T, syslog), "no", 0, 0,	\
-	    "log to syslog" }
+	    "log to syslog" },						\
+	{ "log-file", CONF_STR, offsetof(T, log_file), NULL, 0, 0,	\
+	    "log to this file instead (SIGUSR1 reopens it)" }
 
 #endif /* NAP_SERVER_KEYS_H */

@@ -118,6 +118,11 @@ static void	test_pidfile_fork(void);
 static void	test_pidfile_stale(void);
 static void	test_portfile(void);
 static void	test_daemonize(void);
+static void	test_daemonize_fail(void);
+static void	daemon_fails(int, const char *);
+static void	test_fatal_hook(void);
+static void	hook_write(const char *);
+static void	test_log_file(void);
 
 /* --- helpers -------------------------------------------------------------- */
 
@@ -1359,15 +1364,15 @@ test_portfile(void)
 
 /*
  * A child daemonizes; the daemon reports what it sees through a port
- * file (one bit a failed check) and leaves.
+ * file (one bit a failed check), says it is ready and leaves.  The child
+ * exits 0 only once told: the report is there when it has.
  */
 static void
 test_daemonize(void)
 {
 	char p[TPATH], *text = NULL;
 	pid_t pid, sid = getsid(0);
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	int status, i;
+	int status;
 
 	tpath(p, sizeof(p), "daemon.result");
 	fflush(stdout);
@@ -1379,7 +1384,7 @@ test_daemonize(void)
 		char cwd[TPATH];
 		int bits = 0, fd;
 
-		if (daemonize() == -1)
+		if (daemonize("tdaemon") == -1)
 			_exit(9);
 		if (getsid(0) == sid)
 			bits |= 1;
@@ -1393,16 +1398,143 @@ test_daemonize(void)
 			if (fstat(fd, &st) == -1 || st.st_rdev != null.st_rdev)
 				bits |= 16;
 		portfile_write(p, bits, NULL, 0);
+		daemon_ready();
+		daemon_ready();		/* said once: nothing */
 		_exit(0);
 	}
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
 	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	/* The daemon is not our child: poll for its report. */
-	for (i = 0; i < 1000 && (text = slurp(p, NULL)) == NULL; i++)
-		nanosleep(&ts, NULL);
+	text = slurp(p, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_STRING_EQUAL(text, "0\n");
 	free(text);
+}
+
+/*
+ * The daemon fails (say_why: with daemon_failed(), or by dying without a
+ * word): the waiting process exits 1 with one line on its stderr.
+ */
+static void
+daemon_fails(int say_why, const char *want)
+{
+	char p[TPATH], *text;
+	pid_t pid;
+	int status;
+
+	tpath(p, sizeof(p), "daemon.err");
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	CU_ASSERT_NOT_EQUAL_FATAL(pid, -1);
+	if (pid == 0) {
+		(void)capture_begin(p);
+		if (daemonize("tdaemon") == -1)
+			_exit(9);
+		if (say_why) {
+			daemon_failed("tdaemon: listen 127.0.0.1:1: in\nuse");
+			daemon_ready();		/* after a failure: nothing */
+		}
+		_exit(1);
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	text = slurp(p, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_STRING_EQUAL(text, want);
+	free(text);
+}
+
+static void
+test_daemonize_fail(void)
+{
+	daemon_fails(1, "tdaemon: listen 127.0.0.1:1: in?use\n");
+	daemon_fails(0, "tdaemon: exited before it was ready\n");
+}
+
+/* fatalx() calls the hook with its message, then exits 1. */
+static char hook_path[TPATH];
+
+static void
+hook_write(const char *msg)
+{
+	FILE *f = fopen(hook_path, "w");
+
+	if (f != NULL) {
+		fprintf(f, "[%s]", msg);
+		fclose(f);
+	}
+}
+
+static void
+test_fatal_hook(void)
+{
+	char p[TPATH], *text;
+	pid_t pid;
+	int status;
+
+	tpath(hook_path, sizeof(hook_path), "hook.txt");
+	tpath(p, sizeof(p), "fatal.txt");
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	CU_ASSERT_NOT_EQUAL_FATAL(pid, -1);
+	if (pid == 0) {
+		(void)capture_begin(p);
+		log_set_fatal_hook(hook_write);
+		errno = ENOENT;
+		fatal("open %s", "x");
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	text = slurp(hook_path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	{
+		char want[256];
+
+		snprintf(want, sizeof(want), "[open x: %s]", strerror(ENOENT));
+		CU_ASSERT_STRING_EQUAL(text, want);
+	}
+	free(text);
+	text = slurp(p, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, " fatal: open x: "));
+	free(text);
+}
+
+/* log-file: lines go there; renamed away and reopened, to a new file. */
+static void
+test_log_file(void)
+{
+	char p[TPATH], old[TPATH], err[256], *text;
+
+	tpath(p, sizeof(p), "file.log");
+	tpath(old, sizeof(old), "file.log.1");
+	(void)unlink(p);
+	CU_ASSERT_EQUAL(log_file_reopen(err, sizeof(err)), 0);	/* none */
+	log_init("tconf", 0, LOG_INFO);
+	CU_ASSERT_EQUAL_FATAL(log_file_open(p, err, sizeof(err)), 0);
+	log_info("one");
+	CU_ASSERT_EQUAL(rename(p, old), 0);
+	CU_ASSERT_EQUAL(log_file_reopen(err, sizeof(err)), 0);
+	log_info("two");
+	log_file_close();
+	text = slurp(old, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "tconf["));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "info: one\n"));
+	CU_ASSERT_PTR_NULL(strstr(text, "two"));
+	free(text);
+	text = slurp(p, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "info: two\n"));
+	CU_ASSERT_PTR_NULL(strstr(text, "one"));
+	free(text);
+
+	tpath(p, sizeof(p), "no-dir/file.log");
+	CU_ASSERT_EQUAL(log_file_open(p, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, p));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, strerror(ENOENT)));
+	log_init("nap", 0, LOG_INFO);
 }
 
 void
@@ -1435,6 +1567,8 @@ init_config_tests(void)
 	CU_add_test(s, "levels", test_log_levels);
 	CU_add_test(s, "long lines cut at 1024", test_log_truncate);
 	CU_add_test(s, "threads never interleave", test_log_threads);
+	CU_add_test(s, "log-file and its reopening", test_log_file);
+	CU_add_test(s, "fatal hook", test_fatal_hook);
 
 	if ((s = CU_add_suite("daemon", suite_init, suite_clean)) == NULL)
 		return;
@@ -1443,4 +1577,5 @@ init_config_tests(void)
 	CU_add_test(s, "stale pid file taken over", test_pidfile_stale);
 	CU_add_test(s, "port file", test_portfile);
 	CU_add_test(s, "daemonize", test_daemonize);
+	CU_add_test(s, "daemonize: the daemon fails", test_daemonize_fail);
 }
