@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -18,10 +19,18 @@
 static void	seterr(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	write_all(int, const char *, size_t);
+static void	parent_wait(const char *, int, pid_t)
+		    __attribute__((noreturn));
 
 static int	 pidfile_fd = -1;
 static char	*pidfile_path;
 static pid_t	 pidfile_owner;	/* a forked child inherits the fd, not the lock */
+/* The write end of daemonize()'s pipe, until the daemon said its word. */
+static int	 ready_fd = -1;
+
+/* What the daemon sends up the pipe: one line, with one of these first. */
+#define READY_OK	'+'
+#define READY_FAIL	'-'
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -147,16 +156,61 @@ pidfile_remove(void)
 	pidfile_path = NULL;
 }
 
+/*
+ * The original process: read the daemon's one line, or EOF when every
+ * write end is closed (the middle process and the daemon both gone).
+ */
+static void
+parent_wait(const char *name, int fd, pid_t middle)
+{
+	char line[1024];
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(line) - 1) {
+		n = read(fd, line + len, sizeof(line) - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(line, '\n', len) != NULL)
+			break;
+	}
+	line[len] = '\0';
+	(void)waitpid(middle, NULL, 0);
+	if (len > 0 && line[0] == READY_OK)
+		_exit(0);
+	line[strcspn(line, "\n")] = '\0';
+	if (len > 1 && line[0] == READY_FAIL)
+		dprintf(STDERR_FILENO, "%s\n", line + 1);
+	else
+		dprintf(STDERR_FILENO, "%s: exited before it was ready\n",
+		    name);
+	_exit(1);
+}
+
 int
-daemonize(void)
+daemonize(const char *name)
 {
 	pid_t pid;
-	int fd;
+	int fd, p[2];
 
-	if ((pid = fork()) == -1)
+	if (pipe(p) == -1)
 		return -1;
-	if (pid != 0)
-		_exit(0);
+	(void)fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid != 0) {
+		close(p[1]);
+		parent_wait(name, p[0], pid);
+	}
+	close(p[0]);
+	ready_fd = p[1];
 	if (setsid() == -1)
 		return -1;
 	/* The session leader leaves: the daemon cannot get a terminal. */
@@ -177,6 +231,35 @@ daemonize(void)
 	if (fd > STDERR_FILENO)
 		close(fd);
 	return 0;
+}
+
+void
+daemon_ready(void)
+{
+	const char ok[] = { READY_OK, '\n' };
+
+	if (ready_fd == -1)
+		return;
+	(void)write_all(ready_fd, ok, sizeof(ok));
+	close(ready_fd);
+	ready_fd = -1;
+}
+
+void
+daemon_failed(const char *line)
+{
+	char buf[1024];
+	size_t i, n;
+
+	if (ready_fd == -1)
+		return;
+	buf[0] = READY_FAIL;
+	for (n = 1, i = 0; line[i] != '\0' && n < sizeof(buf) - 1; i++, n++)
+		buf[n] = (unsigned char)line[i] < 0x20 ? '?' : line[i];
+	buf[n++] = '\n';
+	(void)write_all(ready_fd, buf, n);
+	close(ready_fd);
+	ready_fd = -1;
 }
 
 int

@@ -30,13 +30,30 @@ void	pidfile_remove(void);
 /*
  * Detach from the terminal: fork, setsid, fork again (the daemon can
  * never reacquire a terminal), chdir("/"), stdin, stdout and stderr to
- * /dev/null.  The original process and the middle one _exit(0); only the
- * daemon returns, with 0.  Returns -1 with errno set when a step fails
- * (in whichever process it failed).  Stderr goes away: switch the log to
- * syslog (log_init(ident, 1, level)) before or right after.  The umask
- * is left as it was.
+ * /dev/null.  Only the daemon returns, with 0; the middle process
+ * _exit(0)s, and the original process waits on a pipe for the daemon's
+ * word (§9: the exit status of the command says whether the server
+ * runs): daemon_ready() makes it _exit(0), daemon_failed(LINE) makes it
+ * print LINE on stderr and _exit(1), and a daemon that ends without a
+ * word makes it print "NAME: exited before it was ready" and _exit(1).
+ * Returns -1 with errno set when a step fails (in whichever process it
+ * failed).  Stderr goes away: switch the log to syslog or a file before
+ * or right after.  The umask is left as it was.
  */
-int	daemonize(void);
+int	daemonize(const char *name);
+
+/*
+ * Tell the waiting parent the daemon is ready, once: it exits 0.  Nothing
+ * when there is no parent waiting (no --daemon, or said already).
+ */
+void	daemon_ready(void);
+
+/*
+ * Tell the waiting parent why the daemon cannot start: it prints line
+ * (one line: control characters are sent as '?') and exits 1.  Nothing
+ * when no parent waits.  Async-signal-unsafe: call it from a fatal path.
+ */
+void	daemon_failed(const char *line);
 
 /*
  * Write "PORT\n" to path atomically: into "path.tmp", then rename(2), so

@@ -4,6 +4,8 @@
  * line is never split by another thread's.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,11 +32,20 @@ static void	lb_printf(struct lbuf *, const char *, ...)
 static void	lb_stamp(struct lbuf *);
 static void	log_emit(int, const char *, int, const char *, va_list)
 		    __attribute__((format(printf, 4, 0)));
+static void	log_emitf(int, const char *, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static void	log_fatal(int, const char *, va_list)
+		    __attribute__((format(printf, 2, 0), noreturn));
+static int	log_file_openfd(const char *, char *, size_t);
 
 static char log_ident[64] = "nap";
 static atomic_int log_tosyslog;
 static atomic_int log_level = LOG_INFO;
 static _Thread_local char log_tname[LOG_TNAME_MAX + 1];
+/* Where stderr lines go: STDERR_FILENO, or the log file's descriptor. */
+static atomic_int log_fd = STDERR_FILENO;
+static char *log_path;		/* absolute; NULL without a log file */
+static void (*log_fatal_hook)(const char *);
 
 /* Indexed by syslog priority. */
 static const char *const log_names[] = {
@@ -152,7 +163,7 @@ log_emit(int level, const char *label, int with_errno, const char *fmt,
 	struct lbuf b = { line, LOG_LINE_MAX, 0, 0 };
 	size_t msg, i, off;
 	ssize_t w;
-	int saved = errno, to_syslog;
+	int saved = errno, to_syslog, fd;
 
 	line[0] = '\0';
 	to_syslog = atomic_load(&log_tosyslog);
@@ -186,8 +197,9 @@ log_emit(int level, const char *label, int with_errno, const char *fmt,
 		return;
 	}
 	line[b.len++] = '\n';
+	fd = atomic_load(&log_fd);
 	for (off = 0; off < b.len; off += (size_t)w) {
-		w = write(STDERR_FILENO, line + off, b.len - off);
+		w = write(fd, line + off, b.len - off);
 		if (w == -1 && errno == EINTR)
 			w = 0;
 		else if (w <= 0)
@@ -256,15 +268,44 @@ log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+static void
+log_emitf(int level, const char *label, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(level, label, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* The message is formatted once, for the log and for the hook. */
+static void
+log_fatal(int with_errno, const char *fmt, va_list ap)
+{
+	char msg[LOG_LINE_MAX], ebuf[128];
+	int saved = errno;
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (with_errno) {
+		if (strerror_r(saved, ebuf, sizeof(ebuf)) != 0)
+			snprintf(ebuf, sizeof(ebuf), "error %d", saved);
+		n = strlen(msg);
+		snprintf(msg + n, sizeof(msg) - n, ": %s", ebuf);
+	}
+	log_emitf(LOG_CRIT, "fatal", "%s", msg);
+	if (log_fatal_hook != NULL)
+		log_fatal_hook(msg);
+	exit(1);
+}
+
 void
 fatal(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(LOG_CRIT, "fatal", 1, fmt, ap);
-	va_end(ap);
-	exit(1);
+	log_fatal(1, fmt, ap);
 }
 
 void
@@ -273,7 +314,84 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(LOG_CRIT, "fatal", 0, fmt, ap);
-	va_end(ap);
-	exit(1);
+	log_fatal(0, fmt, ap);
+}
+
+void
+log_set_fatal_hook(void (*hook)(const char *))
+{
+	log_fatal_hook = hook;
+}
+
+static int
+log_file_openfd(const char *path, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY, 0640)) == -1)
+		snprintf(err, errlen, "log-file %s: %s", path,
+		    strerror(errno));
+	return fd;
+}
+
+/* log_path is malloc'd here and freed by log_file_close(). */
+int
+log_file_open(const char *path, char *err, size_t errlen)
+{
+	char cwd[PATH_MAX], *abs;
+	int fd;
+
+	if (path[0] == '/')
+		abs = strdup(path);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		snprintf(err, errlen, "log-file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	} else if ((abs = malloc(strlen(cwd) + strlen(path) + 2)) != NULL)
+		sprintf(abs, "%s/%s", cwd, path);
+	if (abs == NULL) {
+		snprintf(err, errlen, "log-file %s: out of memory", path);
+		return -1;
+	}
+	if ((fd = log_file_openfd(abs, err, errlen)) == -1) {
+		free(abs);
+		return -1;
+	}
+	log_file_close();
+	log_path = abs;
+	atomic_store(&log_fd, fd);
+	return 0;
+}
+
+int
+log_file_reopen(char *err, size_t errlen)
+{
+	int fd, old = atomic_load(&log_fd);
+
+	if (log_path == NULL)
+		return 0;
+	if ((fd = log_file_openfd(log_path, err, errlen)) == -1)
+		return -1;
+	/* A line written meanwhile lands in the old file or the new. */
+	if (dup2(fd, old) == -1) {
+		snprintf(err, errlen, "log-file %s: %s", log_path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	(void)fcntl(old, F_SETFD, FD_CLOEXEC);	/* dup2 cleared it */
+	return 0;
+}
+
+void
+log_file_close(void)
+{
+	int fd = atomic_exchange(&log_fd, STDERR_FILENO);
+
+	if (fd != STDERR_FILENO)
+		close(fd);
+	free(log_path);
+	log_path = NULL;
 }

@@ -16,6 +16,9 @@
  * characters in a message (a newline, say) are written as '?', so a
  * message can never forge a second line.  Never log a secret.
  *
+ * With log_file_open() the stderr lines go to a file instead (the
+ * log-file key), reopened by log_file_reopen() after logrotate moved it.
+ *
  * Call log_init() before starting threads (as ntpd does); after that
  * every function here is thread-safe, log_setlevel() included, and none
  * holds a lock across I/O.  Every log function leaves errno as it found it.
@@ -24,6 +27,7 @@
 #define NAP_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <syslog.h>
 
 /* The longest line written to stderr, newline included. */
@@ -38,6 +42,33 @@
  * Before log_init() the ident is "nap", output stderr, level LOG_INFO.
  */
 void	log_init(const char *ident, int to_syslog, int level);
+
+/*
+ * Write the lines that would go to stderr to path instead, appending
+ * (created 0640).  A relative path is made absolute first, since a daemon
+ * runs in "/".  0, or -1 with a one-line message in err.  Call it before
+ * threads start, as log_init().
+ */
+int	log_file_open(const char *path, char *err, size_t errlen);
+
+/*
+ * Open the log file's path again (logrotate renamed the file: SIGUSR1)
+ * and send every later line there; safe while other threads log, since
+ * the new file takes the old one's descriptor number with dup2(2).  0
+ * (also when there is no log file), or -1 with err: the lines keep going
+ * to the old file.
+ */
+int	log_file_reopen(char *err, size_t errlen);
+
+/* Back to stderr; the file is closed. */
+void	log_file_close(void);
+
+/*
+ * fatal() and fatalx() call hook with the message (no time stamp, no
+ * ident) before they exit, e.g. to tell a waiting parent why (boot.c).
+ * NULL removes it.
+ */
+void	log_set_fatal_hook(void (*hook)(const char *msg));
 
 /* Change the level (e.g. after the config is read). */
 void	log_setlevel(int level);

@@ -49,6 +49,8 @@
 	{ "admin-ca", CONF_STR, offsetof(T, adm.ca), NULL, 0, 0,	\
 	    "admin API: CA of the client certificates it requires" },	\
 	{ "admin-port-file", CONF_STR, offsetof(T, adm.port_file), NULL, \
-	    0, 0, "write the admin API's bound port here" }
+	    0, 0, "write the admin API's bound port here" },	\
+	{ "log-file", CONF_STR, offsetof(T, log_file), NULL, 0, 0,	\
+	    "log to this file instead (SIGUSR1 reopens it)" }
 
 #endif /* NAP_SERVER_KEYS_H */

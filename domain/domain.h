@@ -46,7 +46,7 @@ struct dconf {
 	char		*cert, *key, *ca, *crl;
 	long		 hb_interval, hb_timeout;
 	int		 log_level;
-	char		*port_file, *pid_file;
+	char		*port_file, *pid_file, *log_file;
 	long		 threads;
 	size_t		 max_frame;
 	size_t		 out_cap;

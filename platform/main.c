@@ -125,7 +125,13 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 
 	(void)ev;
 	if (sig == SIGHUP) {
+		boot_reloading();
 		server_reload(s);
+		boot_reloaded();
+		return;
+	}
+	if (sig == SIGUSR1) {
+		boot_reopen_log();
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -136,28 +142,27 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 static void
 run(struct server *s)
 {
-	struct event *sig[3];
-	const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct event *sig[4];
+	const int signos[4] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	char err[512];
 
 	if (server_start(s, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if ((sig[i] = evsignal_new(s->base, signos[i], on_signal, s)) ==
 		    NULL || event_add(sig[i], NULL) == -1)
 			fatalx("cannot watch signal %d", signos[i]);
-	if (s->conf.port_file != NULL && portfile_write(s->conf.port_file,
-	    s->port, err, sizeof(err)) == -1)
-		fatalx("%s", err);
 	if (admin_start_platform(s, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	boot_ready(s->conf.port_file, s->port);
 	log_info("platform %08X listening on %s port %d, %d I/O threads",
 	    s->code, s->conf.listen.host, s->port, s->nworkers);
 	event_base_dispatch(s->base);
+	boot_stopping();
 	admin_free(s->admin);	/* no request runs once the loop ended */
 	s->admin = NULL;
 	server_stop(s);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		event_free(sig[i]);
 }
 
@@ -168,7 +173,7 @@ main(int argc, char **argv)
 	char err[512];
 	const struct boot b = { "nap-platform", pkeys, &s->conf,
 	    &s->conf.log_level, &s->conf.syslog, &s->conf.pid_file,
-	    check_conf_cb, s };
+	    check_conf_cb, s, &s->conf.log_file };
 
 	boot(&b, argc, argv);
 	s->keys = pkeys;		/* SIGHUP reads them again (server_reload) */

@@ -55,7 +55,7 @@ struct pconf {
 	long		 hb_interval, hb_timeout;
 	struct audit_keys ak;		/* audit-* (common/audit_keys.h) */
 	int		 log_level;
-	char		*port_file, *pid_file;
+	char		*port_file, *pid_file, *log_file;
 	long		 threads;
 	size_t		 max_frame;
 	size_t		 out_cap;

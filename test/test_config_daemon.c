@@ -22,6 +22,8 @@ static void	test_pidfile_fork(void);
 static void	test_pidfile_stale(void);
 static void	test_portfile(void);
 static void	test_daemonize(void);
+static void	test_daemonize_fail(void);
+static void	daemon_fails(int, const char *);
 
 /*
  * The checks that read the PID file run in children: a process that
@@ -187,15 +189,15 @@ test_portfile(void)
 
 /*
  * A child daemonizes; the daemon reports what it sees through a port
- * file (one bit a failed check) and leaves.
+ * file (one bit a failed check), says it is ready and leaves.  The child
+ * exits 0 only once told: the report is there when it has.
  */
 static void
 test_daemonize(void)
 {
 	char p[TPATH], *text = NULL;
 	pid_t pid, sid = getsid(0);
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	int status, i;
+	int status;
 
 	tc_path(p, sizeof(p), "daemon.result");
 	fflush(stdout);
@@ -207,7 +209,7 @@ test_daemonize(void)
 		char cwd[TPATH];
 		int bits = 0, fd;
 
-		if (daemonize() == -1)
+		if (daemonize("tdaemon") == -1)
 			_exit(9);
 		if (getsid(0) == sid)
 			bits |= 1;
@@ -221,16 +223,57 @@ test_daemonize(void)
 			if (fstat(fd, &st) == -1 || st.st_rdev != null.st_rdev)
 				bits |= 16;
 		portfile_write(p, bits, NULL, 0);
+		daemon_ready();
+		daemon_ready();		/* said once: nothing */
 		_exit(0);
 	}
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
 	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	/* The daemon is not our child: poll for its report. */
-	for (i = 0; i < 1000 && (text = tc_slurp(p, NULL)) == NULL; i++)
-		nanosleep(&ts, NULL);
+	text = tc_slurp(p, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_STRING_EQUAL(text, "0\n");
 	free(text);
+}
+
+/*
+ * The daemon fails (say_why: with daemon_failed(), or by dying without a
+ * word): the waiting process exits 1 with one line on its stderr.
+ */
+static void
+daemon_fails(int say_why, const char *want)
+{
+	char p[TPATH], *text;
+	pid_t pid;
+	int status;
+
+	tc_path(p, sizeof(p), "daemon.err");
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	CU_ASSERT_NOT_EQUAL_FATAL(pid, -1);
+	if (pid == 0) {
+		(void)tc_capture_begin(p);
+		if (daemonize("tdaemon") == -1)
+			_exit(9);
+		if (say_why) {
+			daemon_failed("tdaemon: listen 127.0.0.1:1: in\nuse");
+			daemon_ready();		/* after a failure: nothing */
+		}
+		_exit(1);
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	text = tc_slurp(p, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_STRING_EQUAL(text, want);
+	free(text);
+}
+
+static void
+test_daemonize_fail(void)
+{
+	daemon_fails(1, "tdaemon: listen 127.0.0.1:1: in?use\n");
+	daemon_fails(0, "tdaemon: exited before it was ready\n");
 }
 
 void
@@ -245,4 +288,5 @@ init_config_daemon_tests(void)
 	CU_add_test(s, "stale pid file taken over", test_pidfile_stale);
 	CU_add_test(s, "port file", test_portfile);
 	CU_add_test(s, "daemonize", test_daemonize);
+	CU_add_test(s, "daemonize: the daemon fails", test_daemonize_fail);
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
+#include <syslog.h>
 
 #include <CUnit/CUnit.h>
 
@@ -26,6 +28,9 @@ static void	test_log_format(void);
 static void	test_log_levels(void);
 static void	test_log_truncate(void);
 static void	test_log_threads(void);
+static void	test_fatal_hook(void);
+static void	hook_write(const char *);
+static void	test_log_file(void);
 
 /* Level names both ways: only the four of log.h, lower case. */
 static void
@@ -264,6 +269,92 @@ test_log_threads(void)
 	log_init("nap", 0, LOG_INFO);
 }
 
+/* fatalx() calls the hook with its message, then exits 1. */
+static char hook_path[TPATH];
+
+static void
+hook_write(const char *msg)
+{
+	FILE *f = fopen(hook_path, "w");
+
+	if (f != NULL) {
+		fprintf(f, "[%s]", msg);
+		fclose(f);
+	}
+}
+
+static void
+test_fatal_hook(void)
+{
+	char p[TPATH], *text;
+	pid_t pid;
+	int status;
+
+	tc_path(hook_path, sizeof(hook_path), "hook.txt");
+	tc_path(p, sizeof(p), "fatal.txt");
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	CU_ASSERT_NOT_EQUAL_FATAL(pid, -1);
+	if (pid == 0) {
+		(void)tc_capture_begin(p);
+		log_set_fatal_hook(hook_write);
+		errno = ENOENT;
+		fatal("open %s", "x");
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	text = tc_slurp(hook_path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	{
+		char want[256];
+
+		snprintf(want, sizeof(want), "[open x: %s]", strerror(ENOENT));
+		CU_ASSERT_STRING_EQUAL(text, want);
+	}
+	free(text);
+	text = tc_slurp(p, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, " fatal: open x: "));
+	free(text);
+}
+
+/* log-file: lines go there; renamed away and reopened, to a new file. */
+static void
+test_log_file(void)
+{
+	char p[TPATH], old[TPATH], err[256], *text;
+
+	tc_path(p, sizeof(p), "file.log");
+	tc_path(old, sizeof(old), "file.log.1");
+	(void)unlink(p);
+	CU_ASSERT_EQUAL(log_file_reopen(err, sizeof(err)), 0);	/* none */
+	log_init("tconf", 0, LOG_INFO);
+	CU_ASSERT_EQUAL_FATAL(log_file_open(p, err, sizeof(err)), 0);
+	log_info("one");
+	CU_ASSERT_EQUAL(rename(p, old), 0);
+	CU_ASSERT_EQUAL(log_file_reopen(err, sizeof(err)), 0);
+	log_info("two");
+	log_file_close();
+	text = tc_slurp(old, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "tconf["));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "info: one\n"));
+	CU_ASSERT_PTR_NULL(strstr(text, "two"));
+	free(text);
+	text = tc_slurp(p, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "info: two\n"));
+	CU_ASSERT_PTR_NULL(strstr(text, "one"));
+	free(text);
+
+	tc_path(p, sizeof(p), "no-dir/file.log");
+	CU_ASSERT_EQUAL(log_file_open(p, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, p));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, strerror(ENOENT)));
+	log_init("nap", 0, LOG_INFO);
+}
+
 void
 init_config_log_tests(void)
 {
@@ -276,4 +367,6 @@ init_config_log_tests(void)
 	CU_add_test(s, "levels", test_log_levels);
 	CU_add_test(s, "long lines cut at 1024", test_log_truncate);
 	CU_add_test(s, "threads never interleave", test_log_threads);
+	CU_add_test(s, "log-file and its reopening", test_log_file);
+	CU_add_test(s, "fatal hook", test_fatal_hook);
 }
