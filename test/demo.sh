@@ -6,7 +6,9 @@
 # and across regions, a Locate, a refused spoof, a message stored for an
 # offline device then delivered with its receipts, and the audit trail
 # of one message across all three servers, verified and then tampered
-# with.  It stops everything it started.
+# with; it ends with the operator's view of the federation through each
+# server's admin API (nap-ctl --server status and links, /metrics).  It
+# stops everything it started.
 #
 # usage: demo.sh SRCDIR BUILDDIR    (everything it makes is in
 # BUILDDIR/demo-work, removed and made anew on each run)
@@ -187,24 +189,7 @@ sed 's/^/  /' "$work/sender.out"
 [ "$rc" = 0 ] || { echo "demo: no delivered receipt" >&2; exit 1; }
 run "$ctl" --registry "$work/reg.db" store list
 
-step "12. The admin API (§12): status and links of each server, a few metrics"
-"$dev" listen "${d2[@]}" --count 1 --timeout 3000 > /dev/null 2>&1 &
-listener=$!
-sleep 0.5
-for s in platform:pport domain1:port domain2:port2; do
-	url="http://127.0.0.1:$(cat "$work/${s#*:}.admin")"
-	printf '\n-- %s\n' "${s%%:*}"
-	run "$ctl" --server "$url" status
-	run "$ctl" --server "$url" links
-done
-url="http://127.0.0.1:$(cat "$work/port.admin")"
-printf '$ curl -s %s/metrics | grep ...\n' "$url"
-curl -s "$url/metrics" | grep -E '^nap_(messages_total\{class="application"|logins_total|links|route_latency_seconds_(count|sum)|bytes_total|store_messages|audit_queued_bytes)'
-kill "$listener" 2>/dev/null || true
-wait "$listener" 2>/dev/null || true
-listener=
-
-step "13. Stop the federation (SIGTERM: Logout to every peer, exit 0)"
+step "12. Stop the federation (SIGTERM: Logout to every peer, exit 0)"
 for p in $pids; do kill -TERM "$p"; done
 for p in $pids; do
 	rc=0
@@ -215,7 +200,7 @@ pids=
 echo "all three exited with status 0; domain 1's log:"
 sed 's/^/  /' "$work/domain1.log"
 
-step "14. The audit trail (§8): one message across domain 1, the platform and domain 2"
+step "13. The audit trail (§8): one message across domain 1, the platform and domain 2"
 run "$audit" trace --from 00010001 --seq "$cross_seq" "$work/domain1.audit" \
 	"$work/platform.audit" "$work/domain2.audit"
 run "$audit" verify "$work/domain1.audit" "$work/platform.audit" "$work/domain2.audit"
@@ -228,7 +213,40 @@ run "$audit" verify "$work/platform-edited.audit" || rc=$?
 [ "$rc" = 1 ] || { echo "demo: verify did not catch the edit (exit $rc)" >&2; exit 1; }
 printf 'exit status 1: the edited record is named\n'
 
-step "15. How fast the parser is on this machine (make bench for more)"
+step "14. How fast the parser is on this machine (make bench for more)"
 "$build/test/bench_envelope" 0.3 | head -3
+
+step "15. The operator's view (§12): the federation again, seen through its admin API"
+start platform "$work/pport" "$platform" --cert "$work/pki/00000000.crt" \
+	--key "$work/pki/00000000.key"
+pp=$(cat "$work/pport")
+start domain1 "$work/port" "$domain" --cert "$work/pki/00010000.crt" \
+	--key "$work/pki/00010000.key" --registry "$work/reg.db" \
+	--platform "127.0.0.1:$pp"
+start domain2 "$work/port2" "$domain" --cert "$work/pki/00020000.crt" \
+	--key "$work/pki/00020000.key" --registry "$work/reg2.db" \
+	--platform "127.0.0.1:$pp"
+d2[1]="127.0.0.1:$(cat "$work/port")"
+"$dev" listen "${d2[@]}" --count 1 --timeout 5000 > /dev/null 2>&1 &
+listener=$!
+for _ in $(seq 50); do
+	grep -q '00010002 logged in' "$work/domain1.log" && break
+	sleep 0.1
+done
+for s in platform:pport domain1:port domain2:port2; do
+	url="http://127.0.0.1:$(cat "$work/${s#*:}.admin")"
+	printf '\n-- %s\n' "${s%%:*}"
+	run "$ctl" --server "$url" status
+	run "$ctl" --server "$url" links
+done
+url="http://127.0.0.1:$(cat "$work/port.admin")"
+printf '$ curl -s %s/metrics | grep ...\n' "$url"
+curl -s "$url/metrics" | grep -E '^nap_(messages_total|logins_total|links|route_latency_seconds_(count|sum)|bytes_total|store_messages)' | head -12
+kill "$listener" 2>/dev/null || true
+wait "$listener" 2>/dev/null || true
+listener=
+for p in $pids; do kill -TERM "$p"; done
+for p in $pids; do wait "$p" || true; done
+pids=
 
 printf '\nDemo done. Everything it made is in %s.\n' "$work"
