@@ -864,9 +864,9 @@ list_cb(const struct reg_device *d, void *arg)
 {
 	struct list_state *ls = arg;
 
-	if (ls->json) {
-		printf("%s\n  ", ls->n ? "," : "");
+	if (ls->json) {		/* JSON lines, as every list of the tools */
 		print_json(d);
+		putchar('\n');
 	} else
 		print_text(d);
 	ls->n++;
@@ -880,16 +880,10 @@ cmd_list(struct ctl *c, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	if (ls.json)
-		putchar('[');
 	if (registry_foreach(c->reg, list_cb, &ls) != 0) {
-		if (ls.json)
-			putchar('\n');
 		fflush(stdout);
 		return failx(EXIT_FAIL, "%s", registry_error(c->reg));
 	}
-	if (ls.json)
-		printf(ls.n ? "\n]\n" : "]\n");
 	return 0;
 }
 
