@@ -22,8 +22,9 @@ domain="$build/domain/nap-domain"
 pids=
 listener=
 cleanup() {
-	[ -n "$listener" ] && kill "$listener" 2>/dev/null
-	for p in $pids; do kill "$p" 2>/dev/null; done
+	# Never stops half-way (errexit): every server started is killed.
+	if [ -n "$listener" ]; then kill "$listener" 2>/dev/null || true; fi
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
 	true
 }
 trap cleanup EXIT
@@ -95,6 +96,7 @@ run "$ctl" --registry "$work/reg.db" device list
 # start NAME PORTFILE PROGRAM ARGS...: in the background, until it listens
 start() {
 	local name=$1 pf=$2; shift 2
+	rm -f "$pf" "$pf.admin"		# a run before this one's
 	printf '$ %s --listen 127.0.0.1:0 ... &\n' "$(basename "$1")"
 	"$@" --listen 127.0.0.1:0 --port-file "$pf" --ca "$work/pki/ca.crt" \
 		--crl "$work/pki/crl.pem" --log-level info \
@@ -226,13 +228,16 @@ start domain1 "$work/port" "$domain" --cert "$work/pki/00010000.crt" \
 start domain2 "$work/port2" "$domain" --cert "$work/pki/00020000.crt" \
 	--key "$work/pki/00020000.key" --registry "$work/reg2.db" \
 	--platform "127.0.0.1:$pp"
+d1[1]="127.0.0.1:$(cat "$work/port")"
 d2[1]="127.0.0.1:$(cat "$work/port")"
-"$dev" listen "${d2[@]}" --count 1 --timeout 5000 > /dev/null 2>&1 &
+"$dev" listen "${d2[@]}" --count 2 --timeout 5000 > /dev/null 2>&1 &
 listener=$!
 for _ in $(seq 50); do
 	grep -q '00010002 logged in' "$work/domain1.log" && break
 	sleep 0.1
 done
+"$dev" send "${d1[@]}" --to 00010002 --type 1000 \
+	--param '<text>seen by the metrics</text>' > /dev/null
 for s in platform:pport domain1:port domain2:port2; do
 	url="http://127.0.0.1:$(cat "$work/${s#*:}.admin")"
 	printf '\n-- %s\n' "${s%%:*}"
