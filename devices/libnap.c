@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@ struct err_name {
 static int	link_start(struct nap *);
 static int	try_addr(struct nap *);
 static int	step_connect(struct nap *);
+static int	bind_local(struct nap *, int, const struct addrinfo *);
 static int	step_tls(struct nap *);
 static int	step_link(struct nap *);
 static void	run_timers(struct nap *, int64_t);
@@ -414,6 +416,46 @@ nap_set_max_frame(struct nap *n, uint32_t bytes)
 }
 
 int
+nap_set_local(struct nap *n, const char *address)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&n->local;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&n->local;
+
+	memset(&n->local, 0, sizeof(n->local));
+	if (address == NULL)
+		return NAP_OK;
+	if (inet_pton(AF_INET, address, &v4->sin_addr) == 1)
+		v4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1)
+		v6->sin6_family = AF_INET6;
+	else
+		return nap_fail(n, NAP_E_INVAL, "bad local address %.64s",
+		    address);
+	return NAP_OK;
+}
+
+/*
+ * A socket about to connect to a leaves from the local address set, if
+ * it is of a's family.  The port is left to connect(), which picks one
+ * per (source, destination): a plain bind() would take a port for any
+ * peer and run out at ~28000 links.  0, or -1 with errno.
+ */
+static int
+bind_local(struct nap *n, int fd, const struct addrinfo *a)
+{
+	int one = 1;
+	socklen_t len;
+
+	if (n->local.ss_family == 0 || n->local.ss_family != a->ai_family)
+		return 0;
+	len = a->ai_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+	    sizeof(one));
+	return bind(fd, (struct sockaddr *)&n->local, len);
+}
+
+int
 nap_set_queue_limit(struct nap *n, size_t bytes, unsigned unacked)
 {
 	if (bytes < 4096 || unacked == 0)
@@ -731,8 +773,8 @@ try_addr(struct nap *n)
 			err = errno;
 			continue;
 		}
-		if (connect(n->fd, a->ai_addr, a->ai_addrlen) == 0 ||
-		    errno == EINPROGRESS)
+		if (bind_local(n, n->fd, a) == 0 && (connect(n->fd,
+		    a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS))
 			return 0;
 		err = errno;
 		close(n->fd);

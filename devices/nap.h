@@ -187,6 +187,14 @@ int	nap_set_max_frame(struct nap *, uint32_t bytes);
  * window of 4096 Seqs per sender session). */
 int	nap_set_queue_limit(struct nap *, size_t bytes, unsigned unacked);
 
+/*
+ * The local address links leave from (a numeric IPv4 or IPv6 address,
+ * NULL for the system's choice): a host with many devices spreads them
+ * over its addresses (each address has its own ephemeral ports).  Used
+ * at the next connection.  NAP_OK, or NAP_E_INVAL for a bad address.
+ */
+int	nap_set_local(struct nap *, const char *address);
+
 /* Ask the first Login to resume this session (16 hex digits); later
  * reconnections always ask to resume the current one. */
 int	nap_set_resume(struct nap *, const char *session);

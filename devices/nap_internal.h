@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 
 #include <openssl/ssl.h>
 
@@ -76,6 +77,7 @@ struct nap {
 	/* configuration */
 	char		*host;
 	char		 port[6];
+	struct sockaddr_storage local;	/* nap_set_local(); ss_family 0: none */
 	SSL_CTX		*ctx;
 	uint32_t	 code;
 	bool		 code_set;	/* by nap_set_code or from the cert */

@@ -508,6 +508,12 @@ test_build_refused(void)
 	memcpy(big + ENV_DEFAULT_MAX_FRAME - 1024 - 100 - 4, "</a>", 4);
 	CU_ASSERT(nap_send(n, 1000, PEER, big, ENV_DEFAULT_MAX_FRAME -
 	    1024 - 100, 0, NULL) == NAP_E_TOO_LARGE);
+	/* A local address is numeric, of either family, or none. */
+	CU_ASSERT(nap_set_local(n, "127.1.2.3") == NAP_OK);
+	CU_ASSERT(nap_set_local(n, "::1") == NAP_OK);
+	CU_ASSERT(nap_set_local(n, "localhost") == NAP_E_INVAL);
+	CU_ASSERT(nap_set_local(n, "127.1.2.300") == NAP_E_INVAL);
+	CU_ASSERT(nap_set_local(n, NULL) == NAP_OK);
 	/* The queue is bounded. */
 	CU_ASSERT(nap_set_queue_limit(n, 100, 1) == NAP_E_INVAL);
 	n->queue_max = 4096;

@@ -115,7 +115,6 @@ void	bench_report(struct bench *);
 
 /* bench_sys.c */
 int	bench_nofile(int);
-void	bench_spread_set(int, int);
 void	bench_spread_addr(int, char *, size_t);
 
 #endif /* BENCH_INTERNAL_H */

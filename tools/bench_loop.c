@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <arpa/inet.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
@@ -94,7 +95,14 @@ bench_start(struct bench *b, int i)
 {
 	struct bdev *d = &b->d[i];
 
-	bench_spread_set(b->spread, i);
+	if (b->spread) {	/* its own source address (nap_set_local) */
+		char src[INET_ADDRSTRLEN];
+
+		bench_spread_addr(i, src, sizeof(src));
+		if (nap_set_local(d->n, src) != 0)
+			fprintf(stderr, "nap-bench: %08X: %s\n", d->code,
+			    nap_errmsg(d->n));
+	}
 	if (nap_connect_start(d->n) != 0) {
 		fprintf(stderr, "nap-bench: %08X: %s\n", d->code,
 		    nap_errmsg(d->n));
@@ -119,7 +127,6 @@ timers(struct bench *b)
 		struct bdev *d = &b->d[i];
 
 		if (d->due >= 0 && d->due <= now && !d->closed) {
-			bench_spread_set(b->spread, i);
 			(void)nap_process(d->n, 0);
 			bench_touch(b, i);
 		}
@@ -172,7 +179,6 @@ bench_turn(struct bench *b, int max_ms)
 			flags |= NAP_READ;
 		if (ev[j].events & (EPOLLOUT | EPOLLERR))
 			flags |= NAP_WRITE;
-		bench_spread_set(b->spread, i);
 		(void)nap_process(d->n, flags);
 		bench_touch(b, i);
 	}

@@ -8,13 +8,8 @@
  * --spread each device binds its socket to its own 127.A.B.C before
  * connecting; every 127/8 address is local on Linux.
  *
- * libnap has no call to set a local address, nor one to hand it a
- * connected descriptor (nap.h): it creates its socket and calls
- * connect() in nap_connect_start() and nap_process().  nap-bench is
- * linked with -Wl,--wrap=connect, so that libnap's connect() comes here
- * first; the address of the device being driven is bound, then the real
- * connect() runs.  The loop says which device it drives before every
- * libnap call (bench_spread_set).
+ * libnap binds each device's socket to the address bench_spread_addr()
+ * gives it (nap_set_local()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,12 +24,8 @@
 /* Descriptors besides the devices': stdio, epoll, /proc reads, slack. */
 #define NOFILE_EXTRA	64
 
-int	__real_connect(int, const struct sockaddr *, socklen_t);
-int	__wrap_connect(int, const struct sockaddr *, socklen_t);
 static in_addr_t	spread_of(int);
 
-static int	spread_on;	/* --spread */
-static int	spread_dev = -1;	/* the device libnap is working for */
 
 /*
  * Raises the soft RLIMIT_NOFILE to what n devices need, and the hard
@@ -74,14 +65,6 @@ bench_nofile(int n)
 	return 0;
 }
 
-/* on: spreading wanted at all; dev: the device of the next libnap call. */
-void
-bench_spread_set(int on, int dev)
-{
-	spread_on = on;
-	spread_dev = dev;
-}
-
 /* 127.A.B.C with A, B, C in 1..250: device 0 is 127.1.1.1, never
  * 127.0.0.x (the servers' side), unique for 15 million devices. */
 static in_addr_t
@@ -101,29 +84,4 @@ bench_spread_addr(int i, char *buf, size_t len)
 
 	if (inet_ntop(AF_INET, &a, buf, (socklen_t)len) == NULL)
 		snprintf(buf, len, "?");
-}
-
-/*
- * libnap's connect() (see the top of the file).  A failed bind fails the
- * connect with bind's errno, which libnap reports as a connect failure.
- */
-int
-__wrap_connect(int fd, const struct sockaddr *sa, socklen_t len)
-{
-	if (spread_on && spread_dev >= 0 && sa != NULL &&
-	    sa->sa_family == AF_INET) {
-		struct sockaddr_in src;
-		int one = 1;
-
-		memset(&src, 0, sizeof(src));
-		src.sin_family = AF_INET;
-		src.sin_addr.s_addr = spread_of(spread_dev);
-		/* The port is chosen at connect(), per (source, destination):
-		 * without this bind() would reserve one for any peer. */
-		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
-		    sizeof(one));
-		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) == -1)
-			return -1;
-	}
-	return __real_connect(fd, sa, len);
 }

@@ -272,8 +272,8 @@ on_rcpt(struct nap *n, const struct nap_receipt *r, void *arg)
 	}
 }
 
-/* --spread: the first device online shows whether the bind took place
- * (it does not in a build linked without -Wl,--wrap=connect). */
+/* --spread: the first device online shows that libnap bound the source
+ * address nap_set_local() gave it. */
 static void
 check_spread(struct bench *b, struct bdev *d, int fd)
 {
