@@ -11,6 +11,9 @@
 #include "config.h"
 #include "audit_rec.h"
 
+static int	audit_keys_check(const struct audit_conf *, char *err,
+		    size_t errlen);
+
 int
 audit_keys_conf(const struct audit_keys *k, uint32_t server_code,
     struct audit_conf *a, char *err, size_t errlen)
@@ -48,7 +51,7 @@ audit_keys_conf(const struct audit_keys *k, uint32_t server_code,
  * What a start would find wrong, found by -n too: the log's directory,
  * and the key (read, its length checked, then wiped).
  */
-int
+static int
 audit_keys_check(const struct audit_conf *a, char *err, size_t errlen)
 {
 	uint8_t *key;

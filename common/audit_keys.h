@@ -59,8 +59,4 @@ struct audit_keys {
 int	audit_keys_conf(const struct audit_keys *k, uint32_t server_code,
 	    struct audit_conf *conf, char *err, size_t errlen);
 
-/* The audit log's directory is writable and its key file good (both
- * servers' -n and start).  0, or -1 with err. */
-int	audit_keys_check(const struct audit_conf *, char *err, size_t errlen);
-
 #endif /* NAP_AUDIT_KEYS_H */

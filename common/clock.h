@@ -12,8 +12,6 @@
 int64_t	mono_ms(void);
 /* Monotonic microseconds. */
 int64_t	mono_us(void);
-/* Monotonic seconds. */
-time_t	mono_s(void);
 /* Sets *ts to ms milliseconds from now on CLOCK_MONOTONIC (for a
  * pthread_cond_timedwait on a condition set to that clock). */
 void	mono_after(struct timespec *ts, long ms);

@@ -32,6 +32,9 @@ static void	stage_out(struct conn *);
 static void	peer_name(int, char *, size_t);
 static void	rl_report(struct connset *);
 static void	undirty(struct conn *);
+static void	conn_pause(struct conn *, int why, bool on);
+static int	conn_open(struct connset *, struct conn *, int fd, SSL *ssl,
+		    uint32_t id);
 
 void
 conn_set_init(struct connset *set, const struct conn_ops *ops,
@@ -140,7 +143,12 @@ rl_report(struct connset *set)
 	set->rl_told = now;
 }
 
-int
+/*
+ * Starts c (zeroed by the caller) on accepted socket fd with ssl, id
+ * given; c joins the set.  0, or -1 when out of memory: fd and ssl are
+ * freed, c is not in the set (the caller frees it).
+ */
+static int
 conn_open(struct connset *set, struct conn *c, int fd, SSL *ssl, uint32_t id)
 {
 	peer_name(fd, c->peer, sizeof(c->peer));
@@ -485,7 +493,8 @@ conn_sweep(struct connset *set)
 	}
 }
 
-void
+/* Reading stops while any reason (CONN_PAUSE_*) holds. */
+static void
 conn_pause(struct conn *c, int why, bool on)
 {
 	int was = c->paused;

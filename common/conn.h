@@ -135,13 +135,6 @@ struct frame_cut {
 void	frames_cut(struct evbuffer *in, const struct frame_cut *);
 
 /*
- * Starts c (zeroed by the caller) on accepted socket fd with ssl, id
- * given; c joins the set.  0, or -1 when out of memory: fd and ssl are
- * freed, c is not in the set (the caller frees it).
- */
-int	conn_open(struct connset *, struct conn *, int fd, SSL *ssl,
-	    uint32_t id);
-/*
  * Queues a whole frame.  0, or -1 when c is closing or was just closed
  * as a slow reader (out_cap).  Frames written in one loop turn go to
  * TLS together at its end (conn_flush_all): one record for many frames
@@ -165,8 +158,6 @@ void	conn_sweep(struct connset *);
  */
 void	conn_log(struct conn *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-/* Reading stops while any reason (CONN_PAUSE_*) holds. */
-void	conn_pause(struct conn *, int why, bool on);
 /* §8 stop-accepting: no link is read while hold is true, and their
  * heartbeat deadlines wait (call it every tick). */
 void	conn_hold_all(struct connset *, bool hold);

@@ -46,6 +46,8 @@ static _Thread_local char log_tname[LOG_TNAME_MAX + 1];
 static atomic_int log_fd = STDERR_FILENO;
 static char *log_path;		/* absolute; NULL without a log file */
 static void (*log_fatal_hook)(const char *);
+static void	log_vmsg(int level, const char *fmt,
+		    va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Indexed by syslog priority. */
 static const char *const log_names[] = {
@@ -208,7 +210,7 @@ log_emit(int level, const char *label, int with_errno, const char *fmt,
 	errno = saved;
 }
 
-void
+static void
 log_vmsg(int level, const char *fmt, va_list ap)
 {
 	if (level > atomic_load(&log_level))

@@ -104,8 +104,6 @@ void	log_debug(const char *fmt, ...)
 /* Log at any level, e.g. log_msg(LOG_ERR, ...) (ntpd's logit/vlog). */
 void	log_msg(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	log_vmsg(int level, const char *fmt, va_list ap)
-	    __attribute__((format(printf, 2, 0)));
 
 /*
  * Log at LOG_CRIT (shown as "fatal") and exit(1); fatal() appends

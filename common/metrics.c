@@ -21,6 +21,7 @@ static void	observe(const struct pipe_ctx *, enum pipe_verdict, int64_t,
 static void	hist_add(struct mx_hist *, int64_t ns);
 static void	refusal(struct mx_worker *, const char *why);
 static int64_t	now_ns(void);
+static void	metrics_label(struct evbuffer *, const char *v);
 
 static const uint64_t bucket_us[MX_NBUCKETS] = {
 	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000,
@@ -66,12 +67,6 @@ const struct mx_worker *
 metrics_worker(int idx)
 {
 	return idx >= 0 && idx < mx.n ? &mx.w[idx] : NULL;
-}
-
-int
-metrics_nworkers(void)
-{
-	return mx.n;
 }
 
 void
@@ -269,7 +264,8 @@ metrics_head(struct evbuffer *b, const char *name, const char *type,
 	    name, type);
 }
 
-void
+/* A label value, escaped (\\, \", \n). */
+static void
 metrics_label(struct evbuffer *b, const char *v)
 {
 	for (; *v != '\0'; v++) {

@@ -63,7 +63,6 @@ int	metrics_init(int n, size_t login_off);
 void	metrics_free(void);
 /* The counters of worker idx (NULL before metrics_init()). */
 const struct mx_worker *metrics_worker(int idx);
-int	metrics_nworkers(void);
 /* Puts the counting wrapper around a connset's callbacks (call after
  * the server set them, before the worker runs). */
 void	metrics_wrap(struct connset *);
@@ -79,7 +78,5 @@ void	metrics_write(struct evbuffer *);
 /* One HELP and TYPE header. */
 void	metrics_head(struct evbuffer *, const char *name, const char *type,
 	    const char *help);
-/* A label value, escaped (\\, \", \n). */
-void	metrics_label(struct evbuffer *, const char *v);
 
 #endif /* NAP_METRICS_H */

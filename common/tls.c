@@ -44,6 +44,8 @@ static void	dir_of(const char *, char *, size_t);
 
 /* The session id context is mandatory with client certificates. */
 static const unsigned char sid_ctx[] = "nap";
+static int	tls_cert_check(X509 *, uint32_t *code, char *err,
+		    size_t errlen);
 
 const char *
 tls_error_string(char *buf, size_t len)
@@ -537,7 +539,11 @@ cert_eku(X509 *x, uint32_t code, char *err, size_t errlen)
 	return 0;
 }
 
-int
+/*
+ * The policy on one certificate (CN, key, EKU).  Returns 0 and sets
+ * *code, or -1 with err filled.
+ */
+static int
 tls_cert_check(X509 *x, uint32_t *code, char *err, size_t errlen)
 {
 	uint32_t c;

@@ -69,12 +69,6 @@ SSL_CTX	*tls_client_ctx(const struct tls_files *, char *err, size_t errlen);
 SSL_CTX	*tls_device_ctx(const struct tls_files *, uint32_t *code, char *err,
 	    size_t errlen);
 
-/*
- * The policy on one certificate (CN, key, EKU).  Returns 0 and sets
- * *code, or -1 with err filled.
- */
-int	tls_cert_check(X509 *, uint32_t *code, char *err, size_t errlen);
-
 /* What tls_peer_check() returns besides 0. */
 #define TLS_PEER_UNVERIFIED	(-1)	/* no certificate, chain, CRL */
 #define TLS_PEER_POLICY		(-2)	/* tls_cert_check() refused it */

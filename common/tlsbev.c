@@ -11,6 +11,8 @@
 
 #include "tlsbev.h"
 
+static size_t	tlsbev_unsent(struct bufferevent *);
+
 struct bufferevent *
 tlsbev_accept(struct event_base *base, int fd, SSL *ssl, size_t hiwat)
 {
@@ -48,7 +50,8 @@ tlsbev_accept(struct event_base *base, int fd, SSL *ssl, size_t hiwat)
 	return bev;
 }
 
-size_t
+/* Bytes still on their way out: in the TLS filter or under it. */
+static size_t
 tlsbev_unsent(struct bufferevent *bev)
 {
 	struct bufferevent *under = bufferevent_get_underlying(bev);

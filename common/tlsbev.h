@@ -23,9 +23,6 @@
 struct bufferevent *tlsbev_accept(struct event_base *, int fd, SSL *ssl,
 	    size_t hiwat);
 
-/* Bytes still on their way out: in the TLS filter or under it. */
-size_t	tlsbev_unsent(struct bufferevent *);
-
 /*
  * One step of a close: once the filter's output is empty and the
  * handshake was done, sends close_notify (once: *shut remembers).

@@ -94,7 +94,6 @@ bit_set(uint8_t *b, unsigned i, int on)
 
 /* uplink.c */
 int	uplink_init(struct fed *, char *err, size_t errlen);
-void	uplink_connect(struct uplink *);
 void	uplink_fail(struct uplink *, const char *why);
 int	uplink_write(struct uplink *, const uint8_t *frame, size_t len);
 void	uplink_tick(struct uplink *, int64_t now);

@@ -27,6 +27,7 @@ static int	up_frame(void *, const uint8_t *, size_t);
 static int	up_bad_length(void *, uint32_t);
 static void	up_event(struct bufferevent *, short, void *);
 static void	up_login(struct uplink *);
+static void	uplink_connect(struct uplink *);
 static void	up_login_reply(struct uplink *, const uint8_t *, size_t,
 		    const struct env_header *);
 
@@ -82,7 +83,7 @@ up_addr(const char *addr, struct sockaddr_storage *ss, int *len)
 	return 0;
 }
 
-void
+static void
 uplink_connect(struct uplink *u)
 {
 	struct fed *f = u->fed;

@@ -202,7 +202,6 @@ int	route_install(struct server *);
 void	route_message(struct link *, struct pipe_ctx *);
 void	route_deliver_local(struct worker *, uint32_t code, uint32_t id,
 	    const uint8_t *item, size_t len);
-uint64_t route_where(struct server *, uint32_t code);
 void	route_audit(struct link *, const struct pipe_ctx *);
 int	send_error(struct link *, int code, uint32_t to,
 	    const struct env_header *, const char *text);

@@ -23,6 +23,7 @@ static void	link_type(struct link *, struct pipe_ctx *);
 static void	forward(struct link *, struct pipe_ctx *, uint32_t);
 static void	locate_answer(struct link *, struct pipe_ctx *);
 static void	refuse_lost(struct worker *, const struct env_header *);
+static uint64_t	route_where(struct server *, uint32_t code);
 static size_t	own_frame(struct server *, char *, size_t,
 		    struct env_header *, uint32_t, const char *, uint32_t,
 		    uint32_t, const char *);
@@ -203,7 +204,7 @@ hook_metrics(struct pipe_ctx *c, void *arg)
 }
 
 /* Where code is reached: a device logged in here, else its region. */
-uint64_t
+static uint64_t
 route_where(struct server *s, uint32_t code)
 {
 	uint64_t v;

@@ -41,7 +41,6 @@ struct env_msg {
 /* Appends copies of name (may be NULL) and value; 0 or -1 (no memory). */
 int	env_list_add(struct env_list *, const char *name, size_t nlen,
 	    const char *value, size_t vlen);
-void	env_list_clear(struct env_list *);
 struct env_msg *env_msg_alloc(void);
 
 /* parse.c */

@@ -33,6 +33,7 @@ static bool	list_equal(const struct env_list *, const struct env_list *);
 static bool	str_equal(const char *, const char *);
 static bool	is_known_attr(const char *);
 static bool	xml_chars(const char *);
+static void	env_list_clear(struct env_list *);
 
 int
 env_list_add(struct env_list *l, const char *name, size_t nlen,
@@ -60,7 +61,7 @@ env_list_add(struct env_list *l, const char *name, size_t nlen,
 	return 0;
 }
 
-void
+static void
 env_list_clear(struct env_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
