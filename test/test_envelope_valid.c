@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <CUnit/CUnit.h>
-#include <libxml/tree.h>
 
 #include "envelope_internal.h"
 #include "test_envelope.h"
@@ -485,10 +484,12 @@ check_params(const struct vcase *v, struct env_msg *m)
 	node = env_msg_parameters_node(m);
 	CU_ASSERT_PTR_NOT_NULL(node);
 	if (node != NULL) {
-		xmlNodePtr n = node;
+		char out[16];
 
-		CU_ASSERT_EQUAL(n->type, XML_ELEMENT_NODE);
-		CU_ASSERT_STRING_EQUAL((const char *)n->name, "parameters");
+		/* An element named parameters, outside any namespace. */
+		CU_ASSERT(env_params_outline(m, out, sizeof(out)) >= 10);
+		CU_ASSERT(strncmp(out, "parameters", 10) == 0 &&
+		    (out[10] == '\0' || out[10] == ' '));
 		/* Cached: asked twice, the same node. */
 		CU_ASSERT_PTR_EQUAL(env_msg_parameters_node(m), node);
 	}

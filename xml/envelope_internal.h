@@ -15,6 +15,8 @@
  * (test/test_envelope_*.c) look at the tree itself.
  */
 void	*env_msg_parameters_node(struct env_msg *);
+/* That tree in words (msg.c): what the codec's tests look at. */
+size_t	env_params_outline(struct env_msg *, char *buf, size_t cap);
 
 /* An unknown Header attribute, or a namespace declaration. */
 struct env_pair {

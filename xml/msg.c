@@ -512,3 +512,41 @@ env_msg_equal(const struct env_msg *a, const struct env_msg *b)
 	return a->params_len == 0 ||
 	    memcmp(a->params, b->params, a->params_len) == 0;
 }
+
+/*
+ * The parameters tree in words, for the codec's own tests (no libxml2
+ * type outside xml/): "parameters" then, per element child, " " and
+ * "{href}" when it is in a namespace, its name, and "=text" when its
+ * only child is text.  The length it needs, or 0 when there is no tree.
+ */
+size_t
+env_params_outline(struct env_msg *m, char *buf, size_t cap)
+{
+	xmlNodePtr n = env_msg_parameters_node(m), c;
+	size_t len = 0;
+	int k;
+
+	if (cap > 0)
+		buf[0] = '\0';
+	if (n == NULL || n->type != XML_ELEMENT_NODE)
+		return 0;
+	k = snprintf(buf, cap, "%s%s%s%s", n->ns != NULL ? "{" : "",
+	    n->ns != NULL ? (const char *)n->ns->href : "",
+	    n->ns != NULL ? "}" : "", (const char *)n->name);
+	len = k > 0 ? (size_t)k : 0;
+	for (c = n->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		k = snprintf(len < cap ? buf + len : NULL, len < cap ?
+		    cap - len : 0, " %s%s%s%s%s%s", c->ns != NULL ? "{" : "",
+		    c->ns != NULL ? (const char *)c->ns->href : "",
+		    c->ns != NULL ? "}" : "", (const char *)c->name,
+		    c->children != NULL && c->children->next == NULL &&
+		    c->children->type == XML_TEXT_NODE ? "=" : "",
+		    c->children != NULL && c->children->next == NULL &&
+		    c->children->type == XML_TEXT_NODE ?
+		    (const char *)c->children->content : "");
+		len += k > 0 ? (size_t)k : 0;
+	}
+	return len;
+}
