@@ -355,9 +355,13 @@ conn_write(struct conn *c, const uint8_t *frame, size_t len)
 
 	if (c->state == C_CLOSING)
 		return -1;
-	queued = evbuffer_get_length(bufferevent_get_output(c->bev)) +
-	    evbuffer_get_length(c->stage);
-	/* A reader that does not keep up is closed, not buffered for. */
+	/*
+	 * A reader that does not keep up is closed, not buffered for.  What
+	 * this turn staged is not counted: a turn writes a bounded batch (a
+	 * page of stored messages, an inbox's items), and counting it would
+	 * close a healthy reader that is handed a page of large messages.
+	 */
+	queued = evbuffer_get_length(bufferevent_get_output(c->bev));
 	if (queued + len > c->set->out_cap) {
 		log_warnx("link %u: %08X is not reading: %zu bytes queued",
 		    c->id, c->code, queued);
