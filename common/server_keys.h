@@ -1,7 +1,7 @@
 /*
  * server_keys.h - the configuration keys both servers take the same way
  * (DESIGN.md §9: TLS files, heartbeat, log, PID and port files, threads,
- * frame and input bounds, the admin API of §12).  A server's configuration struct names its
+ * frame and input bounds, the admin API of §12, the plugins of §7).  A server's configuration struct names its
  * members as below and puts SERVER_CONF_KEYS(its struct) in its key
  * table, beside the keys that are its own (listen, cert, output-cap...).
  */
@@ -51,6 +51,13 @@
 	{ "admin-port-file", CONF_STR, offsetof(T, adm.port_file), NULL, \
 	    0, 0, "write the admin API's bound port here" },	\
 	{ "log-file", CONF_STR, offsetof(T, log_file), NULL, 0, 0,	\
-	    "log to this file instead (SIGUSR1 reopens it)" }
+	    "log to this file instead (SIGUSR1 reopens it)" },	\
+	{ "plugin", CONF_STRLIST, offsetof(T, plugins), NULL, 0, 0,	\
+	    "load a plugin: \"PATH [ARGS]\" (repeatable; §7)" },	\
+	{ "workers", CONF_INT, offsetof(T, workers), "0", 0, 256,	\
+	    "plugin worker pool threads (0: one per core; §7)" },	\
+	{ "plugin-queue", CONF_INT, offsetof(T, plugin_queue), "1024", \
+	    1, 1048576, "service requests waiting for the plugin pool "	\
+	    "(past it: 503)" }
 
 #endif /* NAP_SERVER_KEYS_H */

@@ -159,11 +159,13 @@ d_get(void *arg, const char *path, struct evbuffer *b)
 		return 200;
 	}
 	if (strcmp(path, "/services") == 0) {
-		evbuffer_add_printf(b, "{\"services\":[]}\n");
+		evbuffer_add_printf(b, "{\"services\":[");
+		plugins_services_json(s->plugins, b);
+		evbuffer_add_printf(b, "]}\n");
 		return 200;
 	}
 	if (strcmp(path, "/plugins") == 0) {
-		evbuffer_add_printf(b, "{\"plugins\":[]}\n");
+		plugins_json(s->plugins, b);
 		return 200;
 	}
 	return 0;

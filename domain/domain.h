@@ -34,6 +34,7 @@
 #include "envelope.h"
 #include "iopool.h"
 #include "pipe.h"
+#include "plugin.h"
 #include "proto.h"
 #include "registry.h"
 #include "store.h"
@@ -63,6 +64,8 @@ struct dconf {
 	long		 session_keep;	/* seconds a session may be resumed */
 	struct audit_keys ak;		/* audit-* (common/audit_keys.h) */
 	struct admin_conf adm;		/* admin-* (§12) */
+	struct conf_list plugins;	/* plugin lines (§7) */
+	long		 workers, plugin_queue;	/* the plugin pool */
 };
 
 /* Decisions the routing hook makes and the route step carries out. */
@@ -185,6 +188,7 @@ struct server {
 	struct audit		*audit;		/* NULL: no audit log */
 	struct fed		*fed;		/* NULL: no platform (fed.h) */
 	struct admin		*admin;		/* the admin API (§12) */
+	struct plugins		*plugins;	/* §7 (plugin.h); NULL: none */
 	/* node -> (link id << 16 | worker + 1); 0 = not logged in. */
 	_Atomic uint64_t	 slot[NODES];
 	/*
@@ -226,6 +230,9 @@ int	link_write(struct link *, const uint8_t *frame, size_t len);
 void	link_logout_all(struct worker *);
 void	link_recheck_all(struct worker *);
 void	link_kick(struct link *, const char *why);
+
+/* plugins.c: the domain's side of the plugin host (common/plugin.h) */
+int	dplugins_load(struct server *, char *err, size_t errlen);
 
 /* route.c */
 int	route_install(struct server *);

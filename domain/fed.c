@@ -675,7 +675,10 @@ incoming(struct fed *f, const uint8_t *frame, size_t len,
 	if (!env_code_is_device(h->to)) {
 		/* §5 case 2 from another region: no subscriber here yet. */
 		item_from_header(s, &it, h);
-		if (h->type >= ENV_T_APP)
+		/* plugins first (common/plugin.h); confirmed as taken */
+		if (plugin_dispatch(s->plugins, h, frame + 4, len - 4, 0) == 1)
+			ack_owe(f, it.from, it.seq, it.session);
+		else if (h->type >= ENV_T_APP)
 			refused_in(f, &it, 404, "no subscriber for this type "
 			    "here");
 		return;

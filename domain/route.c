@@ -242,6 +242,13 @@ route_message(struct link *l, struct pipe_ctx *c)
 		locate(l, c);
 		break;
 	case R_SELF:
+		/* plugins first (common/plugin.h) */
+		if (plugin_dispatch(s->plugins, h, c->body, c->len,
+		    l->c.code) == 1) {
+			audit_msg(s->audit, AUDIT_IN, l->c.code, AUDIT_ROUTED,
+			    0, h, c->body, c->len);
+			break;
+		}
 		audit_msg(s->audit, AUDIT_IN, l->c.code, AUDIT_REFUSED, 404, h,
 		    c->body, c->len);
 		send_error(l, 404, h->seq, h->to, h->session,

@@ -270,9 +270,12 @@ server_start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "pipe: cannot install hooks");
 		return -1;
 	}
+	/* §7: plugins hook the pipe after the built-in hooks */
+	if (dplugins_load(s, err, errlen) == -1)
+		return -1;
 	metrics_observe(s->pipe);
 	if (iopool_start(&s->pool, s->base, &s->conf.listen, err, errlen) ==
-	    -1)
+	    -1 || plugins_start(s->plugins, err, errlen) == -1)
 		return -1;
 	s->port = s->pool.lis.port;
 	if (s->audit != NULL && listener_gate(&s->pool.lis, s->base, gate_ok,
@@ -287,6 +290,7 @@ server_start(struct server *s, char *err, size_t errlen)
 void
 server_stop(struct server *s)
 {
+	plugins_stop(s->plugins);	/* its replies still reach the links */
 	iopool_stop(&s->pool);
 	/* The links' returns are queued: the store commits them last. */
 	store_stop(s->store);
@@ -323,6 +327,7 @@ server_reload(struct server *s)
 	}
 	iopool_reload(&s->pool);
 	store_recount(s->store);
+	plugins_reload(s->plugins);	/* §7 */
 	log_info("reload: certificates, CRL and registry re-read");
 }
 
@@ -332,6 +337,8 @@ server_free(struct server *s)
 	fed_free(s->fed);	/* its buffer events are on worker 0's base */
 	s->fed = NULL;
 	iopool_free(&s->pool);
+	plugins_free(s->plugins);	/* no thread calls a plugin now */
+	s->plugins = NULL;
 	for (int i = 0; i < s->nworkers; i++)
 		if (s->w[i] != NULL) {
 			free(s->w[i]->node);

@@ -122,15 +122,19 @@ regions_json(struct server *s, struct evbuffer *b)
 static int
 p_get(void *arg, const char *path, struct evbuffer *b)
 {
+	struct server *s = arg;
+
 	if (strcmp(path, "/regions") == 0)
 		return regions_json(arg, b);
-	/* §7's business layer runs in the domains (and is not built). */
+	/* §7: the platform's own subscribers are plugins only. */
 	if (strcmp(path, "/services") == 0) {
-		evbuffer_add_printf(b, "{\"services\":[]}\n");
+		evbuffer_add_printf(b, "{\"services\":[");
+		plugins_services_json(s->plugins, b);
+		evbuffer_add_printf(b, "]}\n");
 		return 200;
 	}
 	if (strcmp(path, "/plugins") == 0) {
-		evbuffer_add_printf(b, "{\"plugins\":[]}\n");
+		plugins_json(s->plugins, b);
 		return 200;
 	}
 	return 0;

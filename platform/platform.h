@@ -36,6 +36,7 @@
 #include "frames.h"
 #include "iopool.h"
 #include "pipe.h"
+#include "plugin.h"
 #include "proto.h"
 
 #define MAX_WORKERS	IOP_MAX_WORKERS
@@ -62,6 +63,8 @@ struct pconf {
 	size_t		 in_cap;
 	int		 syslog;
 	struct admin_conf adm;		/* admin-* (§12) */
+	struct conf_list plugins;	/* plugin lines (§7) */
+	long		 workers, plugin_queue;	/* the plugin pool */
 };
 
 /* Decisions the route hook makes and the route step carries out. */
@@ -72,6 +75,7 @@ enum route {
 	R_REGION,	/* forward to the domain of region route_arg */
 	R_CODE,		/* a reply: to code route_arg, here or its region */
 	R_LOCATE,	/* a region Locate answered from the table */
+	R_SELF,		/* To 00000000, type >= 1000: plugins (§7) */
 };
 
 enum peer_kind { P_DEVICE, P_DOMAIN };
@@ -137,6 +141,7 @@ struct server {
 	struct audit_conf	 acf;		/* from the audit keys */
 	struct audit		*audit;		/* NULL: no audit log */
 	struct admin		*admin;		/* the admin API (§12) */
+	struct plugins		*plugins;	/* §7 (plugin.h); NULL: none */
 	struct event_base	*base;
 	int			 port;
 	int			 nworkers;
@@ -197,11 +202,15 @@ void	table_device_clear(struct server *, uint32_t code, uint64_t where);
 uint64_t table_device(struct server *, uint32_t code);
 void	table_free(struct server *);
 
+/* plugins.c: the platform's side of the plugin host (common/plugin.h) */
+int	pplugins_load(struct server *, char *err, size_t errlen);
+
 /* route.c */
 int	route_install(struct server *);
 void	route_message(struct link *, struct pipe_ctx *);
 void	route_deliver_local(struct worker *, uint32_t code, uint32_t id,
 	    const uint8_t *item, size_t len);
+uint64_t route_where(struct server *, uint32_t code);
 void	route_audit(struct link *, const struct pipe_ctx *);
 int	send_error(struct link *, int code, uint32_t to,
 	    const struct env_header *, const char *text);

@@ -23,7 +23,6 @@ static void	link_type(struct link *, struct pipe_ctx *);
 static void	forward(struct link *, struct pipe_ctx *, uint32_t);
 static void	locate_answer(struct link *, struct pipe_ctx *);
 static void	refuse_lost(struct worker *, const struct env_header *);
-static uint64_t	route_where(struct server *, uint32_t code);
 static size_t	own_frame(struct server *, char *, size_t,
 		    struct env_header *, uint32_t, const char *, uint32_t,
 		    uint32_t, const char *);
@@ -109,8 +108,10 @@ hook_route(struct pipe_ctx *c, void *arg)
 		c->route = R_DROP;
 		return PIPE_PASS;
 	}
-	if (env_code_is_platform(c->h->to))
-		return pipe_reject(c, 404, "no subscriber at the platform");
+	if (env_code_is_platform(c->h->to)) {	/* §7 subscribers */
+		c->route = R_SELF;
+		return PIPE_PASS;
+	}
 	c->route = R_REGION;
 	c->route_arg = env_code_region(c->h->to);
 	return decide_forward(c, s);
@@ -204,7 +205,7 @@ hook_metrics(struct pipe_ctx *c, void *arg)
 }
 
 /* Where code is reached: a device logged in here, else its region. */
-static uint64_t
+uint64_t
 route_where(struct server *s, uint32_t code)
 {
 	uint64_t v;
@@ -241,6 +242,15 @@ route_message(struct link *l, struct pipe_ctx *c)
 		break;
 	case R_LOCATE:
 		locate_answer(l, c);
+		break;
+	case R_SELF:	/* plugins first (common/plugin.h), none: 404 */
+		if (plugin_dispatch(l->w->srv->plugins, h, c->body, c->len,
+		    l->c.code) != 1) {
+			pipe_reject(c, 404, "no subscriber at the platform");
+			route_audit(l, c);
+			send_error(l, 404, h->from, h, c->reason);
+		} else
+			route_audit(l, c);
 		break;
 	default:
 		route_audit(l, c);

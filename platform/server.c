@@ -204,9 +204,12 @@ server_start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "pipe: cannot install hooks");
 		return -1;
 	}
+	/* §7: plugins hook the pipe after the built-in hooks */
+	if (pplugins_load(s, err, errlen) == -1)
+		return -1;
 	metrics_observe(s->pipe);
 	if (iopool_start(&s->pool, s->base, &s->conf.listen, err,
-	    errlen) == -1)
+	    errlen) == -1 || plugins_start(s->plugins, err, errlen) == -1)
 		return -1;
 	s->port = s->pool.lis.port;
 	if (record_gate_start(s) == -1) {
@@ -221,6 +224,7 @@ server_start(struct server *s, char *err, size_t errlen)
 void
 server_stop(struct server *s)
 {
+	plugins_stop(s->plugins);	/* its replies still reach the links */
 	iopool_stop(&s->pool);
 }
 
@@ -244,6 +248,7 @@ server_reload(struct server *s)
 	/* After the re-read: the files may have new names. */
 	f = (struct tls_files){ s->conf.cert, s->conf.key, s->conf.ca,
 	    s->conf.crl };
+	plugins_reload(s->plugins);	/* §7 */
 	if ((nctx = tls_server_ctx(&f, err, sizeof(err))) == NULL) {
 		log_warnx("reload: keeping the old certificates: %s", err);
 		return;
@@ -261,6 +266,8 @@ void
 server_free(struct server *s)
 {
 	iopool_free(&s->pool);
+	plugins_free(s->plugins);	/* no thread calls a plugin now */
+	s->plugins = NULL;
 	for (int i = 0; i < s->nworkers; i++)
 		free(s->w[i].scratch);
 	if (s->base != NULL)

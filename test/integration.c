@@ -25,6 +25,7 @@ void	init_federation_tests(void);
 void	init_ops_tests(void);
 void	init_serverlink_tests(void);
 void	init_admin_tests(void);
+void	init_plugins_tests(void);
 
 int
 main(void)
@@ -48,6 +49,7 @@ main(void)
 	init_ops_tests();
 	init_serverlink_tests();
 	init_admin_tests();
+	init_plugins_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "integration: registering tests: %s\n",
 		    CU_get_error_msg());

@@ -26,6 +26,7 @@ void	init_libnap_tests(void);
 void	init_audit_tests(void);
 void	init_tls_tests(void);
 void	init_proto_tests(void);
+void	init_plugin_rules_tests(void);
 
 int
 main(void)
@@ -55,6 +56,7 @@ main(void)
 	init_audit_tests();
 	init_tls_tests();
 	init_proto_tests();
+	init_plugin_rules_tests();
 	if (CU_get_error() != CUE_SUCCESS) {
 		fprintf(stderr, "unit: registering tests: %s\n",
 		    CU_get_error_msg());
