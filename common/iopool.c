@@ -315,7 +315,9 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	(void)sa;
 	(void)salen;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	w = p->w[atomic_fetch_add(&p->rr, 1) % (unsigned)p->n];
+	/* Workers from p->first on take the accepted links, in turn. */
+	w = p->w[p->first + (int)(atomic_fetch_add(&p->rr, 1) %
+	    (unsigned)(p->n - p->first))];
 	pthread_mutex_lock(&w->mu);
 	if (w->nnew == w->capnew) {
 		size_t cap = w->capnew ? w->capnew * 2 : 64;

@@ -103,6 +103,7 @@ struct iopool {
 	const struct iop_ops	*ops;
 	int			 n;
 	size_t			 isz;		/* the server's item size */
+	int			 first;		/* first worker given links */
 	atomic_uint		 rr;
 	struct iop_worker	*w[IOP_MAX_WORKERS];
 	struct listener		 lis;

@@ -52,6 +52,7 @@ struct dconf {
 	size_t		 max_frame;
 	size_t		 out_cap;
 	size_t		 uplink_cap;	/* output queued to one platform */
+	int		 fed_own;	/* federation-thread: no devices on it */
 	size_t		 in_cap;
 	int		 syslog;
 	char		*registry, *store;

@@ -35,6 +35,9 @@ static const struct conf_key dkeys[] = {
 	{ "uplink-output-cap", CONF_SIZE, K(uplink_cap), "64M", 1048576,
 	    17179869184L, "bytes queued to one platform server before its "
 	    "uplink is dropped and its traffic moved (§5)" },
+	{ "federation-thread", CONF_BOOL, K(fed_own), "no", 0, 0,
+	    "an I/O thread of its own for the traffic with other regions "
+	    "(no device links on it; needs threads >= 2)" },
 	{ "registry", CONF_STR, K(registry), NULL, 0, 0,
 	    "the device registry (SQLite; nap-ctl edits it)" },
 	{ "store", CONF_STR, K(store), NULL, 0, 0,

@@ -32,6 +32,8 @@ static unsigned	count_str(const char *, const char *);
 static bool	tcp_poke(int);
 static bool	write_file(const char *, const char *);
 static bool	log_waits(const struct itest_server *, const char *);
+static bool	logins_by_thread(const char *, const char *const [],
+		    unsigned *, unsigned *);
 
 /* How many times needle occurs in s. */
 static unsigned
@@ -364,6 +366,58 @@ test_reload_conf(void)
 	    "status 0");
 }
 
+/* Logs in devices 20..25 on a domain started with extra, then counts
+ * the login lines its threads io0 and io1 wrote. */
+static bool
+logins_by_thread(const char *name, const char *const extra[],
+    unsigned *io0, unsigned *io1)
+{
+	struct itest_server a;
+	struct itest_raw r[6];
+	char reg[PATH_MAX];
+	int n = 0;
+
+	memset(&a, 0, sizeof(a));
+	if (itest_registry_new(name, reg, sizeof(reg)) == -1 ||
+	    !IT_ASSERT(itest_server_start(&a, name, reg, extra, false) == 0,
+	    "nap-domain %s starts", name))
+		return false;
+	for (; n < 6; n++)
+		if (!IT_ASSERT(itest_raw_open(&r[n], a.port, itest.pki,
+		    IT_DEV(20 + n), IT_WAIT_MS) == 0, "TLS: %s", r[n].why) ||
+		    !IT_ASSERT(itest_raw_login(&r[n], IT_DEV(20 + n),
+		    IT_WAIT_MS) == 0, "login: %s", r[n].why))
+			break;
+	*io0 = itest_log_count(&a, 0, "[io0] info: link");
+	*io1 = itest_log_count(&a, 0, "[io1] info: link");
+	while (n > 0)
+		itest_raw_close(&r[--n]);
+	IT_ASSERT(itest_server_stop(&a) == 0, "SIGTERM: status 0");
+	return true;
+}
+
+/*
+ * federation-thread yes: the federation's thread takes no device links
+ * (all six land on io1); without it the links go to both threads.
+ */
+static void
+test_federation_thread(void)
+{
+	static const char *const own[] = { "--threads", "2", "--platform",
+	    "127.0.0.1:1", "--log-level", "info", "--federation-thread",
+	    "yes", NULL };
+	static const char *const shared[] = { "--threads", "2",
+	    "--platform", "127.0.0.1:1", "--log-level", "info", NULL };
+	unsigned io0 = 0, io1 = 0;
+
+	if (logins_by_thread("fedthread-own", own, &io0, &io1))
+		IT_ASSERT(io0 == 0 && io1 >= 6, "federation-thread yes: %u "
+		    "login lines on io0 (want 0), %u on io1", io0, io1);
+	if (logins_by_thread("fedthread-shared", shared, &io0, &io1))
+		IT_ASSERT(io0 >= 2 && io1 >= 2, "federation-thread no: "
+		    "links on both threads, got %u and %u", io0, io1);
+}
+
 void
 init_ops_tests(void)
 {
@@ -381,6 +435,9 @@ init_ops_tests(void)
 	s = CU_add_suite("ops: link log", NULL, NULL);
 	CU_add_test(s, "logins, refusals and failed handshakes logged with "
 	    "the peer's address, a flood cut to a rate", test_link_log);
+	s = CU_add_suite("ops: federation thread", NULL, NULL);
+	CU_add_test(s, "federation-thread yes keeps device links off the "
+	    "federation's thread", test_federation_thread);
 	s = CU_add_suite("ops: reload", NULL, NULL);
 	CU_add_test(s, "SIGHUP re-reads the file: live keys change, others "
 	    "need a restart, a broken file changes nothing",
