@@ -41,7 +41,8 @@ static int	set_value(const struct conf_key *, void *, const char *,
 static int	bool_word(const char *, int *);
 static void	fmt_size(size_t, char *, size_t);
 static void	print_quoted(const char *, const char *, FILE *);
-static int	parse_line(char *, char **, char **, char *, size_t);
+static int	parse_line(const struct conf_key *, char *, char **, char **,
+		    char *, size_t);
 static int	scan_args(const struct conf_key *, void *, int, char **,
 		    struct conf_cli *, unsigned char *, char *, size_t);
 
@@ -610,9 +611,11 @@ conf_set(const struct conf_key *keys, void *dst, const char *key,
  * Both NULL: a blank or comment line.  -1 with a reason in why.
  */
 static int
-parse_line(char *line, char **keyp, char **valp, char *why, size_t whylen)
+parse_line(const struct conf_key *keys, char *line, char **keyp, char **valp,
+    char *why, size_t whylen)
 {
 	char *p = line, *out, *end;
+	const struct conf_key *k;
 
 	*keyp = *valp = NULL;
 	while (*p == ' ' || *p == '\t')
@@ -628,6 +631,20 @@ parse_line(char *line, char **keyp, char **valp, char *why, size_t whylen)
 		p++;
 	if (*p == '\0' || *p == '#')
 		return 0;
+	k = key_find(keys, *keyp, strlen(*keyp));
+	if (*p != '"' && k != NULL && k->type == CONF_STRLIST &&
+	    k->min == CONF_REST) {
+		/* The rest of the line, less a " #" comment and the blanks
+		 * before it. */
+		*valp = p;
+		for (end = p; *end != '\0'; end++)
+			if (*end == '#' && (end[-1] == ' ' || end[-1] == '\t'))
+				break;
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		*end = '\0';
+		return 0;
+	}
 	if (*p == '"') {
 		*valp = out = ++p;
 		while (*p != '\0' && *p != '"') {
@@ -688,7 +705,7 @@ conf_load(const struct conf_key *keys, void *dst, const char *path,
 			line[--n] = '\0';
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
-		if (parse_line(line, &key, &val, why, sizeof(why)) == -1) {
+		if (parse_line(keys, line, &key, &val, why, sizeof(why)) == -1) {
 			seterr(err, errlen, "%s:%zu: %s", path, lineno, why);
 			goto out;
 		}

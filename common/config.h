@@ -81,6 +81,12 @@ struct conf_key {
 				   word names the argument (--cert FILE)
 				   instead of the type's VALUE, N, SIZE... */
 };
+/*
+ * A STRLIST key's min (unused by lists) may be CONF_REST: in a file its
+ * value is the rest of the line, spaces included, up to a " #" comment
+ * (DESIGN.md §7's "plugin PATH [ARGS]"); a quoted value still works.
+ */
+#define CONF_REST	1
 
 /* An address as written; host is not resolved here. */
 struct conf_addr {

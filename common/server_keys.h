@@ -52,8 +52,8 @@
 	    0, 0, "write the admin API's bound port here" },	\
 	{ "log-file", CONF_STR, offsetof(T, log_file), NULL, 0, 0,	\
 	    "log to this file instead (SIGUSR1 reopens it)" },	\
-	{ "plugin", CONF_STRLIST, offsetof(T, plugins), NULL, 0, 0,	\
-	    "load a plugin: \"PATH [ARGS]\" (repeatable; §7)" },	\
+	{ "plugin", CONF_STRLIST, offsetof(T, plugins), NULL, CONF_REST, \
+	    0, "load a plugin: PATH [ARGS] (repeatable; §7)" },	\
 	{ "workers", CONF_INT, offsetof(T, workers), "0", 0, 256,	\
 	    "plugin worker pool threads (0: one per core; §7)" },	\
 	{ "plugin-queue", CONF_INT, offsetof(T, plugin_queue), "1024", \

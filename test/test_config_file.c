@@ -4,6 +4,7 @@
  * conf_dump writes loading back the same, and conf_free.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ static void	test_file_errors(void);
 static void	test_file_missing(void);
 static void	test_dump_roundtrip(void);
 static void	test_free(void);
+static void	test_file_rest_of_line(void);
 
 static void
 test_file_parse(void)
@@ -244,6 +246,49 @@ test_free(void)
 	conf_free(tc_keys, &c);
 }
 
+/* A list key whose value is the rest of the line (CONF_REST). */
+struct rconf {
+	struct conf_list	plugins, plain;
+};
+
+static const struct conf_key rkeys[] = {
+	{ "plugin", CONF_STRLIST, offsetof(struct rconf, plugins), NULL,
+	    CONF_REST, 0, "PATH [ARGS]" },
+	{ "plain", CONF_STRLIST, offsetof(struct rconf, plain), NULL, 0, 0,
+	    "a plain list" },
+	{ NULL, 0, 0, NULL, 0, 0, NULL },
+};
+
+/* §7: "plugin PATH [ARGS]" lines, unquoted; a plain list still wants
+ * quotes around spaces. */
+static void
+test_file_rest_of_line(void)
+{
+	struct rconf c;
+	char p[TPATH], err[256];
+
+	tc_path(p, sizeof(p), "rest.conf");
+	tc_write_file(p, "plugin /x/acl.so rules=/r/a b.rules   # why\n"
+	    "plugin\t/x/echo.so\n"
+	    "plugin \"/x/rl.so rate=5\"\n"
+	    "plugin /x/a#b.so n=1\n");
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL_FATAL(conf_init(rkeys, &c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(conf_load(rkeys, &c, p, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(c.plugins.n, 4);
+	CU_ASSERT_STRING_EQUAL(c.plugins.v[0], "/x/acl.so rules=/r/a b.rules");
+	CU_ASSERT_STRING_EQUAL(c.plugins.v[1], "/x/echo.so");
+	CU_ASSERT_STRING_EQUAL(c.plugins.v[2], "/x/rl.so rate=5");
+	CU_ASSERT_STRING_EQUAL(c.plugins.v[3], "/x/a#b.so n=1");
+	conf_free(rkeys, &c);
+	tc_write_file(p, "plain a b\n");
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL_FATAL(conf_init(rkeys, &c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(conf_load(rkeys, &c, p, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "text after the value"));
+	conf_free(rkeys, &c);
+}
+
 void
 init_config_file_tests(void)
 {
@@ -256,4 +301,6 @@ init_config_file_tests(void)
 	CU_add_test(s, "file: missing file", test_file_missing);
 	CU_add_test(s, "dump loads back", test_dump_roundtrip);
 	CU_add_test(s, "conf_free", test_free);
+	CU_add_test(s, "file: a value to the end of the line",
+	    test_file_rest_of_line);
 }
